@@ -1,0 +1,79 @@
+-- Purpose: The VIP retention triangle (DOMAIN.md "Cohort retention"): a client's cohort is the
+--   first month in the data in which its tier is VIP (gold or above by default); at each k
+--   months later it counts as retained if it is present at VIP tier in that month (a client
+--   that falls and comes back counts again: recurring retention).
+-- Grain: one row per cohort month and months_since k, for every month in the data from the
+--   cohort month on (k = 0 included, rows with nobody retained included).
+-- Parameters:
+--   branch_id  text, optional    Cohorts of one branch (the client's branch in its cohort month).
+--   vip_rank   int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
+-- Columns:
+--   cohort_month        First VIP month of the cohort's clients, YYYY-MM.
+--   months_since        k: months after the cohort month.
+--   cohort_size         Clients in the cohort.
+--   retained            Of them, present at VIP tier in cohort month + k.
+--   retention_rate      retained / cohort_size.
+--   aum_retention_rate  AUM of the retained at k / the cohort's AUM at k = 0 (empty if that is 0).
+with vip_months as (
+    select client_id, month_index, branch_id, aum
+    from snapshots
+    where present and tier_rank >= $vip_rank
+),
+
+months as (
+    select distinct month, month_index
+    from snapshots
+),
+
+first_vip as (
+    select client_id, min(month_index) as cohort_index
+    from vip_months
+    group by client_id
+),
+
+members as (
+    select f.client_id, f.cohort_index, v.aum as cohort_aum
+    from first_vip as f
+    join vip_months as v
+        on v.client_id = f.client_id and v.month_index = f.cohort_index
+    where $branch_id is null or v.branch_id = $branch_id
+),
+
+cohorts as (
+    select cohort_index, count(*) as cohort_size, sum(cohort_aum) as cohort_aum
+    from members
+    group by cohort_index
+),
+
+retained as (
+    select
+        m.cohort_index,
+        v.month_index - m.cohort_index as months_since,
+        count(*) as retained,
+        sum(v.aum) as retained_aum
+    from members as m
+    join vip_months as v
+        on v.client_id = m.client_id and v.month_index >= m.cohort_index
+    group by m.cohort_index, v.month_index - m.cohort_index
+),
+
+final as (
+    select
+        cm.month as cohort_month,
+        later.month_index - c.cohort_index as months_since,
+        c.cohort_size,
+        coalesce(r.retained, 0) as retained,
+        cast(coalesce(r.retained, 0) as double) / c.cohort_size as retention_rate,
+        case when c.cohort_aum = 0 then null
+             else cast(coalesce(r.retained_aum, 0) as double) / cast(c.cohort_aum as double)
+        end as aum_retention_rate
+    from cohorts as c
+    join months as cm on cm.month_index = c.cohort_index
+    join months as later on later.month_index >= c.cohort_index
+    left join retained as r
+        on r.cohort_index = c.cohort_index
+       and r.months_since = later.month_index - c.cohort_index
+    order by cohort_month, months_since
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""tierflow: client tiers, AUM migration, churn and retention for retail banks."""

@@ -1,0 +1,142 @@
+"""`python -m tierflow ...`: demo data, ingest, named queries, rebuild.
+
+The data folder comes from ``--data-dir``, else ``TIERFLOW_DATA_DIR``, else ``data/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tierflow import export
+from tierflow.ingest import ingest
+from tierflow.lake import LakeMissing
+from tierflow.queries import QueryError, catalog, runner_for
+from tierflow.settings import load_settings
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+def data_dir_from(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir or os.environ.get("TIERFLOW_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def _progress(total: int, desc: str) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tierflow.demo import generate_delivery, progress_total
+
+    data_dir = data_dir_from(args)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tierflow-demo-") as tmp:
+        with _progress(progress_total(args.months), "generating demo delivery") as bar:
+            generate_delivery(Path(tmp), clients=args.clients, months=args.months,
+                              branches=args.branches, seed=args.seed, progress=bar.update)
+        report = _load(Path(tmp), data_dir, by="demo")
+    print(report.summary(), file=sys.stderr)
+    print(f"Demo data ready in {data_dir} ({time.perf_counter() - started:.1f} s).",
+          file=sys.stderr)
+    return 0
+
+
+def _load(delivery: Path | None, data_dir: Path, by: str):
+    settings = load_settings(data_dir)
+    files = len(list(delivery.iterdir())) if delivery else 0
+    with _progress(files, "loading") as bar:
+        return ingest(delivery, data_dir, settings, by=by, progress=bar.update)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    report = _load(Path(args.delivery), data_dir_from(args), by=os.environ.get("USER", "cli"))
+    print(report.summary(), file=sys.stderr)
+    if report.version and not report.unchanged:
+        print(f"Rows set aside are listed in full in "
+              f"{data_dir_from(args) / 'lake/versions' / report.version / 'load/set_aside.csv'}",
+              file=sys.stderr)
+    return 1 if report.rejected else 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    report = _load(None, data_dir_from(args), by=os.environ.get("USER", "cli"))
+    print(f"Rebuilt the lake as version {report.version} with the settings in force.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    params = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise QueryError(f"--set {item!r}: expected key=value")
+        params[key.strip()] = value
+    fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output else "csv")
+    if fmt not in export.FORMATS:
+        raise QueryError(f"unknown format {fmt!r}; choose one of {', '.join(export.FORMATS)}")
+    table = runner_for(data_dir_from(args)).run_arrow(args.name, params)
+    data = export.to_bytes(table, fmt)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"{table.num_rows} rows written to {args.output}", file=sys.stderr)
+    elif fmt in ("parquet", "xlsx"):
+        raise QueryError(f"--format {fmt} is binary: give --output FILE")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    for name, q in catalog().items():
+        print(f"{name}: {q.purpose}")
+        for p in q.parameters:
+            mode = f"setting {p.setting}" if p.mode == "setting" else p.mode
+            print(f"    --set {p.name}=...  ({p.type}, {mode}) {p.doc}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tierflow", description=__doc__)
+    parser.add_argument("--data-dir", help="data folder (default: $TIERFLOW_DATA_DIR or data/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate a demo delivery and load it")
+    demo.add_argument("--clients", type=int, default=200_000)
+    demo.add_argument("--months", type=int, default=36)
+    demo.add_argument("--branches", type=int, default=60)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    ing = sub.add_parser("ingest", help="load a delivery folder (CSV, XLSX, parquet)")
+    ing.add_argument("delivery", help="folder holding the delivery's files")
+    ing.set_defaults(func=cmd_ingest)
+
+    reb = sub.add_parser("rebuild", help="derive tiers again after a change of tier settings")
+    reb.set_defaults(func=cmd_rebuild)
+
+    qry = sub.add_parser("query", help="run a named query from queries/")
+    qry.add_argument("name")
+    qry.add_argument("--set", action="append", metavar="KEY=VALUE", help="a parameter")
+    qry.add_argument("--format", choices=export.FORMATS, help="default: csv (or from --output)")
+    qry.add_argument("--output", help="file to write (default: stdout)")
+    qry.set_defaults(func=cmd_query)
+
+    lst = sub.add_parser("queries", help="list the named queries and their parameters")
+    lst.set_defaults(func=cmd_queries)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (QueryError, LakeMissing, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

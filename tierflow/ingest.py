@@ -1,0 +1,549 @@
+"""Load a bank's delivery (a folder of CSV / XLSX / parquet files) into the lake.
+
+The steps, per table in contract order (branches before the tables that name a branch):
+read each file as text columns (or native parquet types) → match headers (English or
+Chinese, any case) → parse every column by its kind → set aside rows that break a rule, with
+file, line, rule and raw values → merge the good rows into a new lake version (a delivered
+month replaces that month; dimension and ledger rows replace rows with the same key).
+A file that cannot be read or lacks a required column is rejected whole; the rest of the
+delivery still loads. Loading a delivery whose files are byte-identical to the last load
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from tierflow import contract
+from tierflow.contract import Column, Table
+from tierflow.lake import Lake
+from tierflow.settings import TIER_CODES, Settings
+
+LINE = "__line"
+FILE = "__file"
+RULE = "__rule"
+SUPPORTED = (".csv", ".xlsx", ".parquet")
+EMPTY_SET_ASIDE = {"file": pl.String, "line": pl.Int64, "rule": pl.String, "values": pl.String}
+MONEY_TYPE = pl.Decimal(18, 2)
+
+# Columns the lake adds to a snapshot row (derived with the settings in force at load time).
+SNAPSHOT_DERIVED = {"month_index": pl.Int32, "present": pl.Boolean, "tier": pl.String,
+                    "tier_rank": pl.Int8}
+
+
+class FileRejected(Exception):
+    """A whole file was refused (unreadable, or a required column is missing)."""
+
+
+@dataclass
+class FileReport:
+    name: str
+    table: str | None
+    size: int
+    sha256: str
+    rows_in: int = 0
+    rows_set_aside: int = 0
+    status: str = "loaded"  # loaded | rejected | skipped
+    message: str = ""
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadReport:
+    delivery: str
+    version: str | None = None
+    unchanged: bool = False
+    files: list[FileReport] = field(default_factory=list)
+    set_aside: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=EMPTY_SET_ASIDE))
+    months: list[str] = field(default_factory=list)
+    rows_loaded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "rejected"]
+
+    def summary(self, examples: int = 10) -> str:
+        """What an operator reads at the end of a load."""
+        lines = []
+        if self.unchanged:
+            lines.append(f"{self.delivery}: every file is identical to the last load; "
+                         "nothing changed.")
+            return "\n".join(lines)
+        lines.append(f"Loaded {self.delivery} as lake version {self.version}.")
+        for f in self.files:
+            if f.status == "loaded":
+                lines.append(f"  {f.name}: {f.rows_in} rows read, "
+                             f"{f.rows_in - f.rows_set_aside} loaded, {f.rows_set_aside} set aside")
+                if f.extra_columns:
+                    lines.append(f"    columns not in the contract, ignored: "
+                                 f"{', '.join(f.extra_columns)}")
+            else:
+                lines.append(f"  {f.name}: {f.status.upper()}: {f.message}")
+        if self.months:
+            lines.append(f"Months loaded (replacing any loaded before): {', '.join(self.months)}")
+        if self.set_aside.height:
+            lines.append(f"{self.set_aside.height} rows set aside, by rule:")
+            by_rule = self.set_aside.group_by("rule").len().sort(["len", "rule"],
+                                                                 descending=[True, False])
+            for rule, count in by_rule.iter_rows():
+                lines.append(f"  {count:>8}  {rule}")
+            lines.append("First rows set aside:")
+            for file, line, rule, values in self.set_aside.head(examples).iter_rows():
+                lines.append(f"  {file}:{line}: {rule}: {values}")
+        return "\n".join(lines)
+
+
+# -- reading files ---------------------------------------------------------------------------
+
+def table_of(path: Path) -> str | None:
+    """The contract table a file delivers, from its name (`snapshots_2024-06.csv` → snapshots)."""
+    stem = path.stem.lower()
+    for name, table in contract.TABLES.items():
+        if stem == name or (table.multi_file and re.match(rf"{name}[_\-. ]", stem)):
+            return name
+    return None
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM) or GB18030, as the contract allows."""
+    if b"\x00" in data[:4096]:
+        raise FileRejected(f"{name}: cannot read: not text in UTF-8 or GB18030 "
+                           "(looks like UTF-16 or a binary file)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"{name}: cannot read: not UTF-8 or GB18030 text "
+                           f"(byte {exc.start})") from None
+
+
+def read_csv(path: Path) -> pl.DataFrame:
+    text = decode_text(path.read_bytes(), path.name)
+    try:
+        df = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False,
+                         truncate_ragged_lines=False)
+    except Exception as exc:  # polars raises several kinds for malformed CSV
+        raise FileRejected(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
+    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+
+
+def _cell_text(value) -> str | None:
+    """An Excel cell as the text a CSV export would hold (ids keep no '.0', dates are ISO)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") or len(text) == 10 else text
+    return str(value)
+
+
+def read_xlsx(path: Path) -> pl.DataFrame:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(
+            skip_empty_area=False)
+    except Exception as exc:
+        raise FileRejected(f"{path.name}: cannot read as XLSX: {exc}") from None
+    if not rows:
+        raise FileRejected(f"{path.name}: the first sheet is empty")
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    body = [[_cell_text(v) for v in row] for row in rows[1:]]
+    columns = {h: [r[i] if i < len(r) else None for r in body] for i, h in enumerate(header) if h}
+    df = pl.DataFrame(columns, schema={h: pl.String for h in columns})
+    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+
+
+def read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        df = pl.read_parquet(path)
+    except Exception as exc:
+        raise FileRejected(f"{path.name}: cannot read as parquet: {exc}") from None
+    # A parquet "line" is the row number, counted from 1.
+    return df.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+
+
+READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".parquet": read_parquet}
+
+
+def match_headers(df: pl.DataFrame, table: Table, name: str) -> tuple[pl.DataFrame, list[str]]:
+    """Rename delivered headers to contract names; return the frame and the extra columns."""
+    lookup = {}
+    for col in table.columns:
+        lookup[col.name.lower()] = col.name
+        lookup[col.zh] = col.name
+    renames, extra = {}, []
+    for header in df.columns:
+        if header == LINE:
+            continue
+        key = header.strip().lstrip("\ufeff").lower()
+        target = lookup.get(key)
+        if target is None or target in renames.values():
+            extra.append(header)
+        else:
+            renames[header] = target
+    missing = [c for c in table.required if c not in renames.values()]
+    if missing:
+        raise FileRejected(f"{name}: missing required column {', '.join(missing)} "
+                           f"(table {table.name}; header row has: "
+                           f"{', '.join(h for h in df.columns if h != LINE)})")
+    df = df.select(LINE, *renames).rename(renames)
+    absent = [pl.lit(None, pl.String).alias(c.name) for c in table.columns
+              if c.name not in df.columns]
+    return df.with_columns(absent), extra
+
+
+# -- parsing and rules -----------------------------------------------------------------------
+
+def _text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as stripped text, empty → null (ids from numeric parquet lose no digits)."""
+    expr = pl.col(name)
+    if dtype.is_float():
+        expr = expr.cast(pl.Int64, strict=False)
+    expr = expr.cast(pl.String).str.strip_chars()
+    return pl.when(expr == "").then(None).otherwise(expr)
+
+
+_DATE_PARTS = r"^(\d{4})\D?(\d{1,2})\D?(\d{1,2})\D*(?:[ T].*)?$"
+_MONTH_PARTS = r"^(\d{4})\D?(\d{1,2})(?:\D?(\d{1,2}))?\D*(?:[ T].*)?$"
+
+
+def _iso_date(text: pl.Expr, pattern: str) -> pl.Expr:
+    parts = [text.str.extract(pattern, i) for i in (1, 2, 3)]
+    iso = pl.concat_str(parts[0], parts[1].str.zfill(2),
+                        pl.coalesce(parts[2], pl.lit("01")).str.zfill(2), separator="-")
+    return iso.str.to_date("%Y-%m-%d", strict=False)
+
+
+def parse_column(col: Column, dtype: pl.DataType) -> tuple[pl.Expr, list[tuple[str, pl.Expr]]]:
+    """The parsed value of one column and the (rule, broken) checks on it."""
+    raw = _text(col.name, dtype)
+    checks: list[tuple[str, pl.Expr]] = []
+    if col.required:
+        checks.append((f"missing required value: {col.name}", raw.is_null()))
+    if col.kind in (contract.ID, contract.TEXT):
+        value = raw
+    elif col.kind == contract.MONEY:
+        if dtype.is_numeric():
+            value = pl.col(col.name).cast(MONEY_TYPE, strict=False)
+        else:
+            value = raw.str.replace_all(r"[,，¥\s]", "").cast(MONEY_TYPE, strict=False)
+        checks.append((f"not an amount: {col.name}", raw.is_not_null() & value.is_null()))
+        if col.non_negative:
+            checks.append((f"negative amount: {col.name}", value < 0))
+    elif col.kind == contract.COUNT:
+        source = pl.col(col.name) if dtype.is_numeric() else raw.cast(pl.Float64, strict=False)
+        value = source.cast(pl.Int64, strict=False)
+        checks.append((f"not a whole number: {col.name}",
+                       raw.is_not_null() & (value.is_null() | (source != value))))
+        checks.append((f"negative number: {col.name}", value < 0))
+    elif col.kind in (contract.DATE, contract.MONTH):
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            date = pl.col(col.name).cast(pl.Date)
+        else:
+            date = _iso_date(raw, _DATE_PARTS if col.kind == contract.DATE else _MONTH_PARTS)
+        value = date.dt.strftime("%Y-%m") if col.kind == contract.MONTH else date
+        word = "month" if col.kind == contract.MONTH else "date"
+        checks.append((f"not a {word}: {col.name}", raw.is_not_null() & date.is_null()))
+    elif col.kind == contract.ENUM:
+        spelled = pl.when(raw.str.to_lowercase().is_in(list(col.values))).then(
+            raw.str.to_lowercase()).otherwise(raw)
+        mapped = spelled.replace_strict(col.values, default=None, return_dtype=pl.String)
+        if col.strict:
+            checks.append((f"unknown value: {col.name} (allowed: "
+                           f"{', '.join(sorted(set(col.values.values())))})",
+                           raw.is_not_null() & mapped.is_null()))
+            value = mapped
+        else:
+            value = pl.coalesce(mapped, raw.str.to_lowercase())
+        if col.default is not None:
+            value = pl.coalesce(value, pl.lit(col.default))
+    else:
+        raise ValueError(f"unknown column kind {col.kind}")
+    return value.alias(col.name), checks
+
+
+def first_broken_rule(checks: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """The first rule a row breaks, or null."""
+    expr = None
+    for rule, broken in checks:
+        broken = broken.fill_null(False)
+        expr = (pl.when(broken).then(pl.lit(rule)) if expr is None
+                else expr.when(broken).then(pl.lit(rule)))
+    return pl.lit(None, pl.String) if expr is None else expr.otherwise(None)
+
+
+@dataclass
+class References:
+    """Keys the rows of later tables may point at: the lake's plus this delivery's."""
+    branches: pl.Series | None = None
+    managers: pl.Series | None = None
+    clients: pl.Series | None = None
+
+    def checks(self, table: Table) -> list[tuple[str, pl.Expr]]:
+        names = {c.name for c in table.columns}
+        out = []
+        if "branch_id" in names and self.branches is not None and table.name != "branches":
+            out.append(("unknown branch: branch_id", pl.col("branch_id").is_not_null()
+                        & ~pl.col("branch_id").is_in(self.branches.implode())))
+        if "client_id" in names and self.clients is not None and table.name != "clients":
+            out.append(("unknown client: client_id",
+                        ~pl.col("client_id").is_in(self.clients.implode())))
+        if "manager_id" in names and self.managers is not None and table.name != "managers":
+            out.append(("unknown manager: manager_id", pl.col("manager_id").is_not_null()
+                        & ~pl.col("manager_id").is_in(self.managers.implode())))
+        return out
+
+
+def parse_rows(df: pl.DataFrame, table: Table, refs: References) -> tuple[pl.DataFrame,
+                                                                            pl.DataFrame]:
+    """Split delivered rows into (good rows with contract types, rows set aside)."""
+    values, checks = [], []
+    for col in table.columns:
+        value, col_checks = parse_column(col, df.schema[col.name])
+        values.append(value)
+        checks += col_checks
+    raw = pl.struct([c for c in df.columns if c not in (LINE, FILE)]).alias("__raw")
+    parsed = df.select(FILE, LINE, raw, *values, first_broken_rule(checks).alias(RULE))
+    # Reference checks need parsed ids, so they run on the parsed frame.
+    parsed = parsed.with_columns(pl.coalesce(RULE, first_broken_rule(refs.checks(table))))
+    good = parsed.filter(pl.col(RULE).is_null()).drop(RULE, "__raw")
+    # Raw values are encoded only for the rows set aside: encoding every row costs seconds.
+    bad = parsed.filter(pl.col(RULE).is_not_null()).select(
+        pl.col(FILE).alias("file"), pl.col(LINE).alias("line"), pl.col(RULE).alias("rule"),
+        pl.col("__raw").struct.json_encode().alias("values"))
+    return good, bad
+
+
+def set_aside_duplicates(good: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the first row of each key (file order, then line); set the later ones aside."""
+    key = list(table.key)
+    keep = pl.struct(key).is_first_distinct()
+    if good.select(keep.all()).item():
+        return good, pl.DataFrame(schema=EMPTY_SET_ASIDE)
+    first_line = pl.concat_str(pl.col(FILE), pl.lit(":"), pl.col(LINE).cast(pl.String))
+    good = good.with_columns(first_line.first().over(key).alias("__first"), keep.alias("__keep"))
+    dup = good.filter(~pl.col("__keep")).select(
+        pl.col(FILE).alias("file"), pl.col(LINE).alias("line"),
+        pl.format("duplicate key: {} (first at {})", pl.lit(", ".join(key)), "__first")
+        .alias("rule"),
+        pl.struct(pl.col(c.name).cast(pl.String) for c in table.columns).struct.json_encode()
+        .alias("values"))
+    return good.filter("__keep").drop("__first", "__keep"), dup
+
+
+# -- the load --------------------------------------------------------------------------------
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def delivery_files(delivery: Path) -> list[Path]:
+    if not delivery.is_dir():
+        raise FileNotFoundError(f"{delivery}: not a folder (a delivery is a folder of files)")
+    return sorted(p for p in delivery.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def derive_snapshot_columns(df: pl.DataFrame, clients: pl.DataFrame,
+                            settings: Settings) -> pl.DataFrame:
+    """Defaults from the client (branch, manager), presence, month index and tier."""
+    df = df.join(clients.select("client_id", pl.col("branch_id").alias("__home_branch"),
+                                pl.col("manager_id").alias("__home_manager")),
+                 on="client_id", how="left")
+    basis = pl.col(settings.tier_basis)
+    if settings.tier_basis != "aum":
+        basis = pl.coalesce(basis, pl.col("aum"))
+    present = pl.col("status") != "closed"
+    rank = sum((basis >= floor).cast(pl.Int8) for floor in settings.tier_floors[1:])
+    rank = pl.when(present).then(rank).otherwise(None).cast(pl.Int8)
+    year, month = pl.col("month").str.slice(0, 4), pl.col("month").str.slice(5, 2)
+    return df.with_columns(
+        pl.coalesce("branch_id", "__home_branch").alias("branch_id"),
+        pl.coalesce("manager_id", "__home_manager").alias("manager_id"),
+        (year.cast(pl.Int32) * 12 + month.cast(pl.Int32) - 1).alias("month_index"),
+        present.alias("present"),
+        rank.alias("tier_rank"),
+    ).with_columns(
+        pl.col("tier_rank").replace_strict(dict(enumerate(TIER_CODES)), default=None,
+                                           return_dtype=pl.String).alias("tier"),
+    ).drop("__home_branch", "__home_manager")
+
+
+def snapshot_schema() -> pl.Schema:
+    cols = {"month": pl.String}
+    types = {contract.ID: pl.String, contract.TEXT: pl.String, contract.MONEY: MONEY_TYPE,
+             contract.COUNT: pl.Int64, contract.DATE: pl.Date, contract.ENUM: pl.String}
+    for col in contract.SNAPSHOTS.columns:
+        if col.name != "snapshot_month":
+            cols[col.name] = types[col.kind]
+    cols.update(SNAPSHOT_DERIVED)
+    return pl.Schema(cols)
+
+
+def table_schema(table: Table) -> pl.Schema:
+    types = {contract.ID: pl.String, contract.TEXT: pl.String, contract.MONEY: MONEY_TYPE,
+             contract.COUNT: pl.Int64, contract.DATE: pl.Date, contract.ENUM: pl.String,
+             contract.MONTH: pl.String}
+    return pl.Schema({c.name: types[c.kind] for c in table.columns})
+
+
+def tiers_frame(settings: Settings) -> pl.DataFrame:
+    bands = settings.tier_bands
+    return pl.DataFrame({
+        "tier": [b[0] for b in bands], "tier_rank": [b[1] for b in bands],
+        "aum_from": [b[2] for b in bands], "aum_below": [b[3] for b in bands],
+    }, schema={"tier": pl.String, "tier_rank": pl.Int8, "aum_from": MONEY_TYPE,
+               "aum_below": MONEY_TYPE})
+
+
+def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str = "cli",
+           progress: Callable[[int], None] | None = None) -> LoadReport:
+    """Load one delivery folder into a new lake version and return the report.
+
+    With no delivery, the lake is rebuilt as it is: every month's tiers are derived again
+    with the settings in force (what `python -m tierflow rebuild` does after a change of
+    tier bands or basis).
+    """
+    lake = Lake(data_dir)
+    files = delivery_files(Path(delivery)) if delivery is not None else []
+    report = LoadReport(delivery=str(delivery) if delivery is not None else "(rebuild)")
+    for path in files:
+        ext = path.suffix.lower()
+        table = table_of(path) if ext in SUPPORTED else None
+        fr = FileReport(path.name, table, path.stat().st_size, sha256_of(path))
+        if table is None:
+            fr.status = "skipped"
+            fr.message = ("not a table of the data contract"
+                          if ext in SUPPORTED else f"file type {ext or '(none)'} not supported")
+        report.files.append(fr)
+
+    previous = lake.manifest().get("loads", [])
+    fingerprint = sorted((f.name, f.sha256) for f in report.files if f.table)
+    if previous and previous[-1].get("fingerprint") == [list(x) for x in fingerprint] \
+            and lake.manifest().get("settings") == settings.lake_fingerprint:
+        report.unchanged = True
+        report.version = lake.current_version()
+        return report
+
+    tick = progress or (lambda n: None)
+    rederive = lake.manifest().get("settings", settings.lake_fingerprint) \
+        != settings.lake_fingerprint
+    with lake.writer(by) as writer:
+        refs = References()
+        set_aside = []
+        for table in contract.TABLES.values():
+            frames = []
+            for fr in report.files:
+                if fr.table != table.name:
+                    continue
+                try:
+                    df = READERS[Path(fr.name).suffix.lower()](delivery / fr.name)
+                    df, fr.extra_columns = match_headers(df, table, fr.name)
+                except FileRejected as exc:
+                    fr.status, fr.message = "rejected", str(exc)
+                    tick(1)
+                    continue
+                fr.rows_in = df.height
+                df = df.with_columns(pl.lit(fr.name).alias(FILE))
+                good, bad = parse_rows(df, table, refs)
+                frames.append(good)
+                set_aside.append(bad)
+                tick(1)
+            delivered = (pl.concat(frames, how="vertical_relaxed") if frames
+                         else pl.DataFrame(schema={FILE: pl.String, LINE: pl.Int64,
+                                                   **table_schema(table)}))
+            delivered, dups = set_aside_duplicates(delivered, table)
+            set_aside.append(dups)
+            delivered = delivered.drop(FILE, LINE)
+            if table is contract.SNAPSHOTS:
+                report.months = _write_snapshots(writer, delivered, settings, rederive)
+            else:
+                merged = _merge(lake.read_table(table.name, writer.base), delivered, table)
+                writer.write_table(table.name, merged)
+                _remember_keys(refs, table, merged)
+            report.rows_loaded[table.name] = delivered.height
+        writer.write_table("tiers", tiers_frame(settings))
+
+        report.set_aside = pl.concat(set_aside).sort("file", "line")
+        counts = report.set_aside.group_by("file").len()
+        for fr in report.files:
+            hit = counts.filter(pl.col("file") == fr.name)
+            fr.rows_set_aside = int(hit["len"][0]) if hit.height else 0
+        report.version = writer.version
+        writer.write_load_file("set_aside.csv", _csv_bytes(report.set_aside))
+        manifest = writer.manifest_base()
+        manifest["settings"] = settings.lake_fingerprint
+        manifest["loads"].append({
+            "load": writer.version, "at": manifest["created_at"], "by": by,
+            "delivery": Path(report.delivery).name,
+            "fingerprint": [list(x) for x in fingerprint],
+            "files": [{"name": f.name, "table": f.table, "size": f.size, "sha256": f.sha256,
+                       "rows_in": f.rows_in, "rows_set_aside": f.rows_set_aside,
+                       "status": f.status, "message": f.message} for f in report.files],
+            "months": report.months,
+        })
+        writer.write_load_file("report.json", json.dumps(manifest["loads"][-1],
+                                                         ensure_ascii=False, indent=2).encode())
+    return report
+
+
+def _csv_bytes(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_csv(buf)
+    return buf.getvalue()
+
+
+def _merge(old: pl.DataFrame | None, new: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Delivered rows replace lake rows with the same key; other lake rows stay."""
+    if old is None:
+        return new.sort(list(table.key))
+    kept = old.join(new.select(table.key), on=list(table.key), how="anti", nulls_equal=True)
+    return pl.concat([kept, new.select(old.columns)], how="vertical_relaxed").sort(
+        list(table.key))
+
+
+def _remember_keys(refs: References, table: Table, merged: pl.DataFrame) -> None:
+    if table.name == "branches":
+        refs.branches = merged["branch_id"]
+    elif table.name == "managers":
+        refs.managers = merged["manager_id"]
+    elif table.name == "clients":
+        refs.clients = merged["client_id"]
+
+
+def _write_snapshots(writer, delivered: pl.DataFrame, settings: Settings,
+                     rederive: bool) -> list[str]:
+    """Write each delivered month whole (replacing that month); other months are linked,
+    or derived again when the tier settings changed since they were written."""
+    schema = snapshot_schema()
+    writer.write_empty_snapshots(schema)
+    clients = pl.read_parquet(writer.dir / "clients.parquet")
+    delivered = delivered.rename({"snapshot_month": "month"})
+    months = sorted(delivered["month"].unique().to_list())
+    pending = [(m, delivered.filter(pl.col("month") == m)) for m in months]
+    if rederive and writer.base_dir is not None:
+        for path in sorted((writer.base_dir / "snapshots").glob("*.parquet")):
+            if path.stem not in months and path.stem != "empty":
+                pending.append((path.stem, pl.read_parquet(path).drop(*SNAPSHOT_DERIVED)))
+    for month, rows in pending:
+        rows = derive_snapshot_columns(rows, clients, settings)
+        rows = rows.select(schema.names()).cast(dict(schema))
+        writer.write_month(month, rows.sort("branch_id", "client_id"))
+    return months

@@ -1,0 +1,194 @@
+"""The parquet lake: versioned, written whole, switched atomically.
+
+Layout under ``<data dir>/lake/``::
+
+    CURRENT                  name of the version readers use (replaced atomically)
+    versions/v000007/        one complete version
+        manifest.json        what is in it and every load that led to it
+        branches.parquet  managers.parquet  clients.parquet  tiers.parquet
+        retention_cases.parquet  warnings.parquet  maturities.parquet
+        snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
+        load/report.json  load/set_aside.csv   the report of the load that made it
+
+A load writes a new version beside the current one (unchanged files are hard links, so a
+month load costs one month), then replaces ``CURRENT``. Readers resolve ``CURRENT`` once per
+query and never see a half-written version; a load that dies leaves only a ``.tmp-*`` folder
+that the next load removes. Old versions are kept (for rollback and for readers still on
+them) and pruned beyond ``KEEP_VERSIONS``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+KEEP_VERSIONS = 5
+ROW_GROUP_SIZE = 1_000_000
+
+# Logical tables every version holds; queries name these, never files.
+TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
+               "maturities")
+SNAPSHOTS = "snapshots"
+
+
+class LakeMissing(RuntimeError):
+    """No version has been loaded into the data folder yet."""
+
+
+def write_parquet(df: pl.DataFrame, path: Path) -> None:
+    df.write_parquet(path, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True)
+
+
+class Lake:
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "lake"
+        self.versions = self.root / "versions"
+
+    # -- reading -------------------------------------------------------------------------
+    def current_version(self) -> str | None:
+        try:
+            return (self.root / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def require_version(self) -> str:
+        version = self.current_version()
+        if version is None:
+            raise LakeMissing(
+                f"No data loaded in {self.data_dir}: run `python -m tierflow demo` or "
+                "`python -m tierflow ingest DELIVERY_DIR` first.")
+        return version
+
+    def path(self, version: str) -> Path:
+        return self.versions / version
+
+    def table_files(self, version: str) -> dict[str, list[Path]]:
+        """Logical table name → the parquet files that make it up in this version."""
+        base = self.path(version)
+        files = {name: [base / f"{name}.parquet"] for name in TABLE_FILES}
+        files[SNAPSHOTS] = sorted((base / SNAPSHOTS).glob("*.parquet"))
+        return files
+
+    def manifest(self, version: str | None = None) -> dict:
+        version = version or self.current_version()
+        if version is None:
+            return {}
+        return json.loads((self.path(version) / "manifest.json").read_text())
+
+    def read_table(self, name: str, version: str | None = None) -> pl.DataFrame | None:
+        """A whole small table of a version (dimensions, ledger), or None before any load."""
+        version = version or self.current_version()
+        if version is None:
+            return None
+        return pl.read_parquet(self.path(version) / f"{name}.parquet")
+
+    def months(self, version: str | None = None) -> list[str]:
+        version = version or self.current_version()
+        if version is None:
+            return []
+        return sorted(p.stem for p in (self.path(version) / SNAPSHOTS).glob("*.parquet")
+                      if p.stem != "empty")
+
+    # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def writer(self, created_by: str):
+        """A new version to fill; committed (made current) only if the block succeeds."""
+        self.versions.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer at a time; readers never lock
+            for stale in self.versions.glob(".tmp-*"):
+                shutil.rmtree(stale)
+            writer = VersionWriter(self, created_by)
+            try:
+                yield writer
+            except BaseException:
+                shutil.rmtree(writer.dir, ignore_errors=True)
+                raise
+            writer.commit()
+            self._prune()
+
+    def set_current(self, version: str) -> None:
+        tmp = self.root / "CURRENT.tmp"
+        tmp.write_text(version + "\n")
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / "CURRENT")
+
+    def _prune(self) -> None:
+        versions = sorted(p for p in self.versions.glob("v*") if p.is_dir())
+        for old in versions[:-KEEP_VERSIONS]:
+            shutil.rmtree(old)
+
+
+class VersionWriter:
+    """Collects the files of one new version; unchanged files are linked from the base."""
+
+    def __init__(self, lake: Lake, created_by: str):
+        self.lake = lake
+        self.created_by = created_by
+        self.base = lake.current_version()
+        existing = [int(p.name[1:]) for p in lake.versions.glob("v*") if p.name[1:].isdigit()]
+        self.version = f"v{max(existing, default=0) + 1:06d}"
+        self.dir = lake.versions / f".tmp-{self.version}"
+        (self.dir / SNAPSHOTS).mkdir(parents=True)
+        (self.dir / "load").mkdir()
+
+    @property
+    def base_dir(self) -> Path | None:
+        return self.lake.path(self.base) if self.base else None
+
+    def write_table(self, name: str, df: pl.DataFrame) -> None:
+        write_parquet(df, self.dir / f"{name}.parquet")
+
+    def write_month(self, month: str, df: pl.DataFrame) -> None:
+        write_parquet(df, self.dir / SNAPSHOTS / f"{month}.parquet")
+
+    def write_empty_snapshots(self, schema: pl.Schema) -> None:
+        """Keep the snapshots table readable (with its columns) before any month is loaded."""
+        write_parquet(pl.DataFrame(schema=schema), self.dir / SNAPSHOTS / "empty.parquet")
+
+    def write_load_file(self, name: str, data: bytes) -> Path:
+        path = self.dir / "load" / name
+        path.write_bytes(data)
+        return path
+
+    def commit(self) -> None:
+        self._link_unchanged()
+        months = sorted(p.stem for p in (self.dir / SNAPSHOTS).glob("*.parquet")
+                        if p.stem != "empty")
+        if months:
+            (self.dir / SNAPSHOTS / "empty.parquet").unlink(missing_ok=True)
+        manifest = self.manifest_base()
+        manifest.update(version=self.version, months=months)
+        (self.dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False,
+                                                           indent=2))
+        final = self.lake.versions / self.version
+        os.replace(self.dir, final)
+        self.lake.set_current(self.version)
+
+    def manifest_base(self) -> dict:
+        """The manifest being built: the base version's, to be extended by the load."""
+        if not hasattr(self, "_manifest"):
+            self._manifest = (self.lake.manifest(self.base) if self.base
+                              else {"loads": []})
+            self._manifest["created_at"] = datetime.now(timezone.utc).isoformat(
+                timespec="seconds")
+            self._manifest["created_by"] = self.created_by
+        return self._manifest
+
+    def _link_unchanged(self) -> None:
+        base = self.base_dir
+        if base is None:
+            return
+        for src in [*base.glob("*.parquet"), *(base / SNAPSHOTS).glob("*.parquet")]:
+            dst = self.dir / src.relative_to(base)
+            if not dst.exists() and src.stem != "empty":
+                os.link(src, dst)

@@ -1,0 +1,222 @@
+"""Named queries: the catalog of ``queries/*.sql`` and the one runner that executes them.
+
+Every figure tierflow shows or exports comes from here. A query file starts with a header
+comment that declares its purpose, grain, parameters and columns; the runner binds only those
+parameters (as DuckDB ``$name`` values, never pasted into the SQL) and fills the ones backed by
+a setting from the settings in force. Queries read logical tables (``snapshots``, ``clients``,
+...); which parquet files make them up is decided here, once, from the lake's current version.
+
+One DuckDB connection per process and data folder, a cursor per call (a connection is not
+thread-safe; Streamlit runs sessions in threads). The connection can read nothing outside the
+lake, and its configuration is locked before any query runs. This module imports no Streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tierflow.lake import Lake
+from tierflow.settings import Settings, load_settings
+
+QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
+PARAM_TYPES = ("text", "month", "date", "int", "number")
+_PARAM_LINE = re.compile(
+    r"^(?P<name>\w+)\s+(?P<type>\w+),\s*(?P<mode>required|optional|setting\s+(?P<setting>\w+))"
+    r"\s+(?P<doc>.+)$")
+
+
+class QueryError(ValueError):
+    """A named query was asked for wrongly: unknown name, parameter or value."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    mode: str  # required | optional | setting
+    setting: str | None
+    doc: str
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    sql: str
+    purpose: str
+    grain: str
+    parameters: tuple[Parameter, ...]
+    columns: dict[str, str]
+
+
+def parse_header(name: str, sql: str) -> NamedQuery:
+    """Read the header comment: `Purpose:`, `Grain:`, `Parameters:` and `Columns:` sections.
+
+    In Parameters and Columns an entry starts three spaces in (`--   name ...`); a line
+    indented further continues the entry above it.
+    """
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        body = line[2:]
+        text = body.strip()
+        head = re.match(r"^(Purpose|Grain|Parameters|Columns):\s*(.*)$", text)
+        if head:
+            current = head.group(1)
+            sections[current] = [head.group(2)] if head.group(2) else []
+        elif current and text:
+            continues = len(body) - len(body.lstrip()) > 3 and sections[current]
+            if continues and current in ("Parameters", "Columns"):
+                sections[current][-1] += " " + text
+            else:
+                sections[current].append(text)
+    missing = [s for s in ("Purpose", "Grain", "Parameters", "Columns") if s not in sections]
+    if missing:
+        raise QueryError(f"queries/{name}.sql: header lacks {', '.join(missing)}")
+    params = []
+    for line in sections["Parameters"]:
+        if line.lower() == "none":
+            continue
+        m = _PARAM_LINE.match(line)
+        if m is None or m["type"] not in PARAM_TYPES:
+            raise QueryError(f"queries/{name}.sql: cannot read parameter line {line!r}")
+        params.append(Parameter(m["name"], m["type"], m["mode"].split()[0], m["setting"],
+                                m["doc"]))
+    columns = dict((col, doc.strip()) for col, _, doc in
+                   (line.partition(" ") for line in sections["Columns"]))
+    return NamedQuery(name, sql, " ".join(sections["Purpose"]), " ".join(sections["Grain"]),
+                      tuple(params), columns)
+
+
+@cache
+def catalog(query_dir: Path = QUERY_DIR) -> dict[str, NamedQuery]:
+    """Every named query, by name (the file name without `.sql`)."""
+    return {p.stem: parse_header(p.stem, p.read_text(encoding="utf-8"))
+            for p in sorted(query_dir.glob("*.sql"))}
+
+
+def _convert(param: Parameter, value):
+    """A parameter value from a page or the command line, as the type the SQL expects."""
+    if value is None or value == "":
+        return None
+    try:
+        if param.type == "text":
+            return str(value)
+        if param.type == "month":
+            text = str(value)
+            if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+                raise ValueError("expected YYYY-MM")
+            return text
+        if param.type == "date":
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        if param.type == "int":
+            return int(value)
+        if param.type == "number":
+            return float(value)
+    except ValueError as exc:
+        raise QueryError(f"parameter {param.name}: {value!r} is not a {param.type} ({exc})") \
+            from None
+    raise QueryError(f"parameter {param.name}: unknown type {param.type}")
+
+
+def bind(query: NamedQuery, given: dict, settings: Settings) -> dict:
+    """The full parameter dict for a query: given values, setting defaults, NULL for the rest."""
+    declared = {p.name: p for p in query.parameters}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise QueryError(f"query {query.name} has no parameter {', '.join(unknown)} "
+                         f"(it takes: {', '.join(declared) or 'none'})")
+    bound = {}
+    for p in query.parameters:
+        value = _convert(p, given.get(p.name))
+        if value is None and p.mode == "setting":
+            value = _convert(p, getattr(settings, p.setting))
+        if value is None and p.mode == "required":
+            raise QueryError(f"query {query.name} needs parameter {p.name} ({p.doc})")
+        bound[p.name] = value
+    return bound
+
+
+class QueryRunner:
+    """Runs named queries over the current lake version of one data folder."""
+
+    def __init__(self, data_dir: Path, memory_limit: str = "4GB", threads: int = 2):
+        self.lake = Lake(data_dir)
+        self.settings = load_settings(data_dir)
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self.lake.root.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+        # Order matters: allowed_directories must be set while external access is still on.
+        con.execute("SET allowed_directories = $dirs", {"dirs": [str(self.lake.root) + "/"]})
+        con.execute("SET enable_external_access = false")
+        con.execute("SET parquet_metadata_cache = true")
+        con.execute("SET lock_configuration = true")
+        self._con = con
+
+    def _refresh(self) -> str:
+        """Point the logical tables at the current lake version if a load replaced it."""
+        version = self.lake.require_version()
+        if version == self._version:
+            return version
+        with self._lock:
+            if version != self._version:
+                baked = self.lake.manifest(version).get("settings")
+                if baked != self.settings.lake_fingerprint:
+                    raise QueryError(
+                        f"The tier settings in {self.lake.data_dir}/settings.toml differ from "
+                        f"those the lake was built with ({baked}); run "
+                        "`python -m tierflow rebuild` to derive the tiers again.")
+                for table, files in self.lake.table_files(version).items():
+                    self._con.read_parquet([str(f) for f in files]).create_view(
+                        table, replace=True)
+                self._version = version
+        return version
+
+    def run_arrow(self, name: str, params: dict | None = None) -> pa.Table:
+        query = catalog().get(name)
+        if query is None:
+            raise QueryError(f"no query named {name!r}; known: {', '.join(catalog())}")
+        bound = bind(query, params or {}, self.settings)
+        self._refresh()
+        cursor = self._con.cursor()
+        try:
+            return cursor.sql(query.sql, params=bound).to_arrow_table()
+        finally:
+            cursor.close()
+
+    def run(self, name: str, params: dict | None = None) -> pd.DataFrame:
+        """A named query's rows as a pandas frame (money as float, for charts and tables)."""
+        return money_as_float(self.run_arrow(name, params)).to_pandas()
+
+
+def money_as_float(table: pa.Table) -> pa.Table:
+    """Decimal columns (exact sums in SQL) as float64 for display."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_decimal(f.type):
+            table = table.set_column(i, f.name, pc.cast(table.column(i), pa.float64()))
+    return table
+
+
+_runners: dict[Path, QueryRunner] = {}
+_runners_lock = threading.Lock()
+
+
+def runner_for(data_dir: Path) -> QueryRunner:
+    """The process's one runner (and DuckDB connection) for a data folder."""
+    key = Path(data_dir).resolve()
+    with _runners_lock:
+        if key not in _runners:
+            _runners[key] = QueryRunner(key)
+        return _runners[key]
