@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from tierflow import export
 from tierflow.ingest import ingest
-from tierflow.lake import LakeMissing
+from tierflow.lake import Lake, LakeMissing
 from tierflow.queries import QueryError, catalog, runner_for
 from tierflow.settings import load_settings
 
@@ -35,6 +35,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tierflow.demo import generate_delivery, progress_total
 
     data_dir = data_dir_from(args)
+    if args.if_missing and Lake(data_dir).current_version() is not None:
+        print(f"Data already loaded in {data_dir}; nothing generated.", file=sys.stderr)
+        return 0
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tierflow-demo-") as tmp:
         with _progress(progress_total(args.months), "generating demo delivery") as bar:
@@ -112,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=36)
     demo.add_argument("--branches", type=int, default=60)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--if-missing", action="store_true",
+                      help="do nothing when the data folder already holds data")
     demo.set_defaults(func=cmd_demo)
 
     ing = sub.add_parser("ingest", help="load a delivery folder (CSV, XLSX, parquet)")

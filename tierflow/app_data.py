@@ -1,0 +1,44 @@
+"""The app's one door to data: cached named-query results for the Streamlit pages.
+
+Caching lives here and nowhere else. A result is keyed by the query name, every parameter and
+the lake version it was computed on, so a new load is never answered from an old cache entry.
+The runner itself (tierflow.queries) knows nothing of Streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from tierflow.queries import QueryRunner, runner_for
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("TIERFLOW_DATA_DIR", "data"))
+
+
+@st.cache_resource
+def runner() -> QueryRunner:
+    """One runner (one DuckDB connection) per server process."""
+    return runner_for(data_dir())
+
+
+def lake_version() -> str:
+    return runner().lake.require_version()
+
+
+@st.cache_data(ttl=3600, max_entries=2000, show_spinner=False)
+def _cached(name: str, version: str, params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+    return runner().run(name, dict(params))
+
+
+def query(name: str, **params) -> pd.DataFrame:
+    """A named query's rows for the current lake version (cached)."""
+    return _cached(name, lake_version(), tuple(sorted(params.items())))
+
+
+def months() -> list[str]:
+    return runner().lake.months(lake_version())
