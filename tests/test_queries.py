@@ -157,3 +157,18 @@ def test_unknown_parameter_and_bad_month_are_refused(runner):
         runner.run("tier_distribution")
     with pytest.raises(QueryError, match="not a month"):
         runner.run("tier_distribution", {"month": "2024-13"})
+
+
+def test_the_connection_reads_nothing_outside_the_lake_and_is_locked(runner, tmp_path):
+    import duckdb
+
+    outside = tmp_path / "outside.csv"
+    outside.write_text("a\n1\n")
+    cursor = runner._con.cursor()
+    with pytest.raises(duckdb.PermissionException):
+        cursor.sql(f"select * from read_csv('{outside}')").fetchall()
+    with pytest.raises(duckdb.PermissionException):
+        cursor.sql(f"copy (select 1) to '{tmp_path / 'leak.csv'}'")
+    with pytest.raises(duckdb.InvalidInputException, match="configuration"):
+        cursor.execute("SET enable_external_access = true")
+    assert not (tmp_path / "leak.csv").exists()

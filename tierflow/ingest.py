@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -448,6 +449,7 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
     with lake.writer(by) as writer:
         refs = References()
         set_aside = []
+        staging = MonthStaging(writer.dir / "staging")
         for table in contract.TABLES.values():
             frames = []
             for fr in report.files:
@@ -463,21 +465,28 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
                 fr.rows_in = df.height
                 df = df.with_columns(pl.lit(fr.name).alias(FILE))
                 good, bad = parse_rows(df, table, refs)
-                frames.append(good)
+                del df
                 set_aside.append(bad)
+                if table is contract.SNAPSHOTS:
+                    staging.add(good)
+                else:
+                    frames.append(good)
                 tick(1)
+            if table is contract.SNAPSHOTS:
+                report.months, loaded, dups = _write_snapshots(writer, staging, settings,
+                                                               rederive)
+                set_aside += dups
+                report.rows_loaded[table.name] = loaded
+                continue
             delivered = (pl.concat(frames, how="vertical_relaxed") if frames
                          else pl.DataFrame(schema={FILE: pl.String, LINE: pl.Int64,
                                                    **table_schema(table)}))
             delivered, dups = set_aside_duplicates(delivered, table)
             set_aside.append(dups)
             delivered = delivered.drop(FILE, LINE)
-            if table is contract.SNAPSHOTS:
-                report.months = _write_snapshots(writer, delivered, settings, rederive)
-            else:
-                merged = _merge(lake.read_table(table.name, writer.base), delivered, table)
-                writer.write_table(table.name, merged)
-                _remember_keys(refs, table, merged)
+            merged = _merge(lake.read_table(table.name, writer.base), delivered, table)
+            writer.write_table(table.name, merged)
+            _remember_keys(refs, table, merged)
             report.rows_loaded[table.name] = delivered.height
         writer.write_table("tiers", tiers_frame(settings))
 
@@ -528,22 +537,55 @@ def _remember_keys(refs: References, table: Table, merged: pl.DataFrame) -> None
         refs.clients = merged["client_id"]
 
 
-def _write_snapshots(writer, delivered: pl.DataFrame, settings: Settings,
-                     rederive: bool) -> list[str]:
+class MonthStaging:
+    """Parsed snapshot rows parked on disk by month, so that a delivery of any size is held
+    in memory one file, then one month, at a time."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.parts = 0
+
+    def add(self, rows: pl.DataFrame) -> None:
+        for (month,), part in rows.partition_by("snapshot_month", as_dict=True).items():
+            (self.folder / month).mkdir(parents=True, exist_ok=True)
+            # Parts are numbered in file order, so reading them back keeps delivery order.
+            part.write_parquet(self.folder / month / f"{self.parts:06d}.parquet")
+            self.parts += 1
+
+    def months(self) -> list[str]:
+        return sorted(p.name for p in self.folder.glob("*")) if self.folder.exists() else []
+
+    def read(self, month: str) -> pl.DataFrame:
+        return pl.concat([pl.read_parquet(p) for p in sorted((self.folder / month).glob("*"))],
+                         how="vertical_relaxed")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_snapshots(writer, staging: MonthStaging, settings: Settings,
+                     rederive: bool) -> tuple[list[str], int, list[pl.DataFrame]]:
     """Write each delivered month whole (replacing that month); other months are linked,
-    or derived again when the tier settings changed since they were written."""
+    or derived again when the tier settings changed since they were written.
+    Returns the months written, the rows loaded and the duplicate rows set aside."""
     schema = snapshot_schema()
     writer.write_empty_snapshots(schema)
     clients = pl.read_parquet(writer.dir / "clients.parquet")
-    delivered = delivered.rename({"snapshot_month": "month"})
-    months = sorted(delivered["month"].unique().to_list())
-    pending = [(m, delivered.filter(pl.col("month") == m)) for m in months]
-    if rederive and writer.base_dir is not None:
-        for path in sorted((writer.base_dir / "snapshots").glob("*.parquet")):
-            if path.stem not in months and path.stem != "empty":
-                pending.append((path.stem, pl.read_parquet(path).drop(*SNAPSHOT_DERIVED)))
-    for month, rows in pending:
+    months, loaded, dups = staging.months(), 0, []
+
+    def write(month: str, rows: pl.DataFrame) -> None:
         rows = derive_snapshot_columns(rows, clients, settings)
         rows = rows.select(schema.names()).cast(dict(schema))
         writer.write_month(month, rows.sort("branch_id", "client_id"))
-    return months
+
+    for month in months:
+        rows, dup = set_aside_duplicates(staging.read(month), contract.SNAPSHOTS)
+        dups.append(dup)
+        loaded += rows.height
+        write(month, rows.drop(FILE, LINE).rename({"snapshot_month": "month"}))
+    staging.remove()
+    if rederive and writer.base_dir is not None:
+        for path in sorted((writer.base_dir / "snapshots").glob("*.parquet")):
+            if path.stem not in months and path.stem != "empty":
+                write(path.stem, pl.read_parquet(path).drop(*SNAPSHOT_DERIVED))
+    return months, loaded, dups
