@@ -5,7 +5,7 @@
 -- Grain: one row per cohort month and months_since k, for every month in the data from the
 --   cohort month on (k = 0 included, rows with nobody retained included).
 -- Parameters:
---   branch_id  text, optional    Cohorts of one branch (the client's branch in its cohort month).
+--   branch_id  textlist, optional  Cohorts of these branches (the client's branch in its cohort month).
 --   vip_rank   int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
 -- Columns:
 --   cohort_month        First VIP month of the cohort's clients, YYYY-MM.
@@ -36,7 +36,7 @@ members as (
     from first_vip as f
     join vip_months as v
         on v.client_id = f.client_id and v.month_index = f.cohort_index
-    where $branch_id is null or v.branch_id = $branch_id
+    where $branch_id is null or list_contains($branch_id, v.branch_id)
 ),
 
 cohorts as (

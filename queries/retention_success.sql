@@ -5,7 +5,7 @@
 -- Parameters:
 --   from_date  date, optional    First closed_on day counted (inclusive); open-ended when empty.
 --   to_date    date, optional    Last closed_on day counted (inclusive); open-ended when empty.
---   branch_id  text, optional    One branch; every branch when empty.
+--   branch_id  textlist, optional  Branches (comma-separated on the command line); every branch when empty.
 -- Columns:
 --   branch_id        Branch that handled the cases.
 --   closed_cases     Cases closed as retained or lost.
@@ -25,7 +25,7 @@ with closed as (
     where outcome in ('retained', 'lost')
       and ($from_date is null or closed_on >= $from_date)
       and ($to_date is null or closed_on <= $to_date)
-      and ($branch_id is null or branch_id = $branch_id)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 final as (

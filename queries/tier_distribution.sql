@@ -2,7 +2,8 @@
 -- Grain: one row per tier, all five tiers in rank order (zero when a tier is empty).
 -- Parameters:
 --   month      month, required   The month, YYYY-MM.
---   branch_id  text, optional    One branch (its clients that month); every branch when empty.
+--   branch_id  textlist, optional  Branches, by the client's branch that month (comma-separated on
+--                                 the command line); every branch when empty.
 -- Columns:
 --   tier       Tier code: mass, gold, platinum, diamond, private.
 --   clients    Clients present in the month (a row not closed) in the tier.
@@ -12,7 +13,7 @@ with present as (
     from snapshots
     where month = $month
       and present
-      and ($branch_id is null or branch_id = $branch_id)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 final as (

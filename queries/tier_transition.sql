@@ -5,7 +5,7 @@
 -- Parameters:
 --   from_month  month, required   The earlier month, YYYY-MM.
 --   to_month    month, required   The later month, YYYY-MM.
---   branch_id   text, optional    One branch, each month by the client's branch in that month
+--   branch_id   textlist, optional  Branches (comma-separated on the command line), each month by the client's branch in that month
 --                                 (a client who moved branch exits one and is new in the other).
 -- Columns:
 --   from_tier   Tier in from_month, or new.
@@ -18,7 +18,7 @@ with month_a as (
     from snapshots
     where month = $from_month
       and present
-      and ($branch_id is null or branch_id = $branch_id)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 month_b as (
@@ -26,7 +26,7 @@ month_b as (
     from snapshots
     where month = $to_month
       and present
-      and ($branch_id is null or branch_id = $branch_id)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 moves as (

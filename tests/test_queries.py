@@ -172,3 +172,12 @@ def test_the_connection_reads_nothing_outside_the_lake_and_is_locked(runner, tmp
     with pytest.raises(duckdb.InvalidInputException, match="configuration"):
         cursor.execute("SET enable_external_access = true")
     assert not (tmp_path / "leak.csv").exists()
+
+
+def test_branch_filter_takes_several_branches(runner):
+    both = runner.run("tier_distribution", {"month": "2024-01", "branch_id": ["B1", "B2"]})
+    every = runner.run("tier_distribution", {"month": "2024-01"})
+    assert rows(both) == rows(every)
+    from_cli = runner.run("tier_distribution", {"month": "2024-01", "branch_id": "B2"})
+    assert rows(from_cli) == [("mass", 1, 100.0), ("gold", 0, 0.0), ("platinum", 0, 0.0),
+                              ("diamond", 0, 0.0), ("private", 1, 6_000_000.0)]

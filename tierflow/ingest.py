@@ -218,6 +218,15 @@ def _text(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
+def _given(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Whether a cell holds a value (text that is not blank; a typed value that is not null)."""
+    if dtype == pl.String:
+        return pl.col(name).str.strip_chars().str.len_bytes().fill_null(0) > 0
+    if dtype.is_float():
+        return pl.col(name).is_not_null() & pl.col(name).is_not_nan()
+    return pl.col(name).is_not_null()
+
+
 _DATE_PARTS = r"^(\d{4})\D?(\d{1,2})\D?(\d{1,2})\D*(?:[ T].*)?$"
 _MONTH_PARTS = r"^(\d{4})\D?(\d{1,2})(?:\D?(\d{1,2}))?\D*(?:[ T].*)?$"
 
@@ -229,12 +238,42 @@ def _iso_date(text: pl.Expr, pattern: str) -> pl.Expr:
     return iso.str.to_date("%Y-%m-%d", strict=False)
 
 
-def parse_column(col: Column, dtype: pl.DataType) -> tuple[pl.Expr, list[tuple[str, pl.Expr]]]:
-    """The parsed value of one column and the (rule, broken) checks on it."""
+def _date_lookup(df: pl.DataFrame, col: Column) -> tuple[pl.Series, pl.Series]:
+    """Distinct texts of a date or month column and their parsed dates.
+
+    A month column has a handful of distinct values and a date column a few thousand, so
+    parsing each distinct text once (regex and all) is far cheaper than parsing every row.
+    """
+    texts = df.select(_text(col.name, df.schema[col.name]).unique().drop_nulls().alias("t"))
+    pattern = _DATE_PARTS if col.kind == contract.DATE else _MONTH_PARTS
+    parsed = texts.select("t", _iso_date(pl.col("t"), pattern).alias("d"))
+    return parsed["t"], parsed["d"]
+
+
+HAS = "__has_"  # prefix of the per-column "a value was given" flags while parsing
+
+
+@dataclass
+class ParsedColumn:
+    """How one column is parsed, in three steps over the delivered rows:
+    `value` reads the raw column; `checks` are (rule, broken) tests written over the parsed
+    frame (`pl.col(name)` is the parsed value, `pl.col(HAS + name)` says a value was given);
+    `final` turns a row that passed into its stored form (defaults, whole numbers)."""
+    value: pl.Expr
+    checks: list[tuple[str, pl.Expr]]
+    final: pl.Expr | None = None
+
+
+def parse_column(col: Column, dtype: pl.DataType,
+                 dates: tuple[pl.Series, pl.Series] | None = None) -> ParsedColumn:
+    """Parse one column by its kind. `dates` is the distinct-text lookup of a text date or
+    month column (`_date_lookup`)."""
     raw = _text(col.name, dtype)
+    parsed, given = pl.col(col.name), pl.col(HAS + col.name)
     checks: list[tuple[str, pl.Expr]] = []
+    final = None
     if col.required:
-        checks.append((f"missing required value: {col.name}", raw.is_null()))
+        checks.append((f"missing required value: {col.name}", ~given))
     if col.kind in (contract.ID, contract.TEXT):
         value = raw
     elif col.kind == contract.MONEY:
@@ -242,39 +281,41 @@ def parse_column(col: Column, dtype: pl.DataType) -> tuple[pl.Expr, list[tuple[s
             value = pl.col(col.name).cast(MONEY_TYPE, strict=False)
         else:
             value = raw.str.replace_all(r"[,，¥\s]", "").cast(MONEY_TYPE, strict=False)
-        checks.append((f"not an amount: {col.name}", raw.is_not_null() & value.is_null()))
+        checks.append((f"not an amount: {col.name}", given & parsed.is_null()))
         if col.non_negative:
-            checks.append((f"negative amount: {col.name}", value < 0))
+            checks.append((f"negative amount: {col.name}", parsed < 0))
     elif col.kind == contract.COUNT:
-        source = pl.col(col.name) if dtype.is_numeric() else raw.cast(pl.Float64, strict=False)
-        value = source.cast(pl.Int64, strict=False)
+        value = (pl.col(col.name) if dtype.is_numeric() else raw).cast(pl.Float64, strict=False)
         checks.append((f"not a whole number: {col.name}",
-                       raw.is_not_null() & (value.is_null() | (source != value))))
-        checks.append((f"negative number: {col.name}", value < 0))
+                       given & (parsed.is_null() | (parsed != parsed.round(0)))))
+        checks.append((f"negative number: {col.name}", parsed < 0))
+        final = parsed.cast(pl.Int64)
     elif col.kind in (contract.DATE, contract.MONTH):
         if dtype == pl.Date or isinstance(dtype, pl.Datetime):
             date = pl.col(col.name).cast(pl.Date)
         else:
-            date = _iso_date(raw, _DATE_PARTS if col.kind == contract.DATE else _MONTH_PARTS)
+            texts, dates_parsed = dates
+            date = raw.replace_strict(texts, dates_parsed, default=None, return_dtype=pl.Date)
         value = date.dt.strftime("%Y-%m") if col.kind == contract.MONTH else date
         word = "month" if col.kind == contract.MONTH else "date"
-        checks.append((f"not a {word}: {col.name}", raw.is_not_null() & date.is_null()))
+        checks.append((f"not a {word}: {col.name}", given & parsed.is_null()))
     elif col.kind == contract.ENUM:
-        spelled = pl.when(raw.str.to_lowercase().is_in(list(col.values))).then(
-            raw.str.to_lowercase()).otherwise(raw)
+        lower = raw.str.to_lowercase()
+        spelled = pl.when(lower.is_in(list(col.values))).then(lower).otherwise(raw)
         mapped = spelled.replace_strict(col.values, default=None, return_dtype=pl.String)
         if col.strict:
+            value = mapped
             checks.append((f"unknown value: {col.name} (allowed: "
                            f"{', '.join(sorted(set(col.values.values())))})",
-                           raw.is_not_null() & mapped.is_null()))
-            value = mapped
-        else:
-            value = pl.coalesce(mapped, raw.str.to_lowercase())
+                           given & parsed.is_null()))
+        else:  # a descriptive code the bank may extend: kept as given
+            value = pl.coalesce(mapped, lower)
         if col.default is not None:
-            value = pl.coalesce(value, pl.lit(col.default))
+            final = pl.coalesce(parsed, pl.lit(col.default))
     else:
         raise ValueError(f"unknown column kind {col.kind}")
-    return value.alias(col.name), checks
+    return ParsedColumn(value.alias(col.name), checks,
+                        None if final is None else final.alias(col.name))
 
 
 def first_broken_rule(checks: list[tuple[str, pl.Expr]]) -> pl.Expr:
@@ -312,16 +353,21 @@ class References:
 def parse_rows(df: pl.DataFrame, table: Table, refs: References) -> tuple[pl.DataFrame,
                                                                             pl.DataFrame]:
     """Split delivered rows into (good rows with contract types, rows set aside)."""
-    values, checks = [], []
+    columns = []
     for col in table.columns:
-        value, col_checks = parse_column(col, df.schema[col.name])
-        values.append(value)
-        checks += col_checks
+        dtype = df.schema[col.name]
+        dates = (_date_lookup(df, col) if col.kind in (contract.DATE, contract.MONTH)
+                 and dtype == pl.String else None)
+        columns.append((col, parse_column(col, dtype, dates)))
     raw = pl.struct([c for c in df.columns if c not in (LINE, FILE)]).alias("__raw")
-    parsed = df.select(FILE, LINE, raw, *values, first_broken_rule(checks).alias(RULE))
-    # Reference checks need parsed ids, so they run on the parsed frame.
-    parsed = parsed.with_columns(pl.coalesce(RULE, first_broken_rule(refs.checks(table))))
+    given = [_given(c.name, df.schema[c.name]).alias(HAS + c.name) for c in table.columns]
+    parsed = df.select(FILE, LINE, raw, *(p.value for _, p in columns), *given)
+    # Checks run on parsed columns, so each value is parsed once, not once per rule.
+    checks = [check for _, p in columns for check in p.checks] + refs.checks(table)
+    parsed = parsed.with_columns(first_broken_rule(checks).alias(RULE)).drop(
+        [HAS + c.name for c in table.columns])
     good = parsed.filter(pl.col(RULE).is_null()).drop(RULE, "__raw")
+    good = good.with_columns(p.final for _, p in columns if p.final is not None)
     # Raw values are encoded only for the rows set aside: encoding every row costs seconds.
     bad = parsed.filter(pl.col(RULE).is_not_null()).select(
         pl.col(FILE).alias("file"), pl.col(LINE).alias("line"), pl.col(RULE).alias("rule"),
@@ -549,7 +595,8 @@ class MonthStaging:
         for (month,), part in rows.partition_by("snapshot_month", as_dict=True).items():
             (self.folder / month).mkdir(parents=True, exist_ok=True)
             # Parts are numbered in file order, so reading them back keeps delivery order.
-            part.write_parquet(self.folder / month / f"{self.parts:06d}.parquet")
+            part.write_parquet(self.folder / month / f"{self.parts:06d}.parquet",
+                               compression="uncompressed", statistics=False)
             self.parts += 1
 
     def months(self) -> list[str]:

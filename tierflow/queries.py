@@ -29,7 +29,7 @@ from tierflow.lake import Lake
 from tierflow.settings import Settings, load_settings
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
-PARAM_TYPES = ("text", "month", "date", "int", "number")
+PARAM_TYPES = ("text", "textlist", "month", "date", "int", "number")
 _PARAM_LINE = re.compile(
     r"^(?P<name>\w+)\s+(?P<type>\w+),\s*(?P<mode>required|optional|setting\s+(?P<setting>\w+))"
     r"\s+(?P<doc>.+)$")
@@ -108,11 +108,15 @@ def catalog(query_dir: Path = QUERY_DIR) -> dict[str, NamedQuery]:
 
 def _convert(param: Parameter, value):
     """A parameter value from a page or the command line, as the type the SQL expects."""
-    if value is None or value == "":
+    if value is None or value == "" or (isinstance(value, (list, tuple)) and not value):
         return None
     try:
         if param.type == "text":
             return str(value)
+        if param.type == "textlist":
+            # From a page: a list; from the command line: "B01,B02". Empty means no filter.
+            items = value.split(",") if isinstance(value, str) else value
+            return [str(v).strip() for v in items if str(v).strip()] or None
         if param.type == "month":
             text = str(value)
             if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
