@@ -8,8 +8,10 @@ a query runner over it, so query tests exercise the same path a bank's delivery 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tierflow.ingest import ingest
@@ -47,6 +49,16 @@ def client(client_id: str, branch_id: str = "B1", **extra) -> dict:
 def snap(month: str, client_id: str, aum: str, status: str = "", **extra) -> dict:
     return {"snapshot_month": month, "client_id": client_id, "aum": aum, "status": status,
             **extra}
+
+
+def rows(df) -> list[tuple]:
+    """A result's rows as tuples: floats rounded to 1e-9 (money is exact to the cent in SQL,
+    rates are compared to 1e-9), missing values (NaN, NA) as None."""
+    def cell(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return None
+        return round(v, 9) if isinstance(v, float) else v
+    return [tuple(cell(v) for v in r) for r in df.astype(object).itertuples(index=False)]
 
 
 @pytest.fixture
