@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from tierflow.export import to_bytes
 from tierflow.queries import QueryRunner, runner_for
 
 
@@ -42,3 +43,8 @@ def query(name: str, **params) -> pd.DataFrame:
 
 def months() -> list[str]:
     return runner().lake.months(lake_version())
+
+
+def export_file(name: str, params: dict, fmt: str) -> bytes:
+    """A named query's full result as a download (built only when the button is clicked)."""
+    return to_bytes(runner().run_arrow(name, params), fmt)

@@ -1,0 +1,88 @@
+"""Clients: the filterable list (or the clients behind a clicked chart element), its totals,
+downloads, and one client's detail."""
+
+import streamlit as st
+
+from tierflow import app_data, charts, frame
+from tierflow.export import MEDIA_TYPES
+from tierflow.i18n import count, money
+
+SHOWN_ROWS = 1_000  # rows drawn in the table; totals and downloads cover every row
+
+f = frame.current()
+L = f.label
+st.header(L("page_clients"))
+
+drill = st.session_state.get(frame.DRILL)
+if drill:
+    st.info(L("drill_showing", title=drill["title"]))
+    if st.button(L("drill_clear"), key="clients_drill_clear"):
+        del st.session_state[frame.DRILL]
+        st.rerun()
+    name, params = drill["query"], drill["params"]
+else:
+    managers = app_data.query("managers", branch_id=f.branch_param)
+    manager_names = dict(managers[["manager_id", "manager_name"]].values)
+    row1 = st.columns(4)
+    chosen_managers = row1[0].multiselect(
+        L("manager"), list(manager_names), key="clients_managers",
+        format_func=lambda m: f"{m} {manager_names.get(m, '')}", placeholder=L("any"))
+    statuses = row1[1].multiselect(L("status"), ["normal", "dormant", "closed"],
+                                   key="clients_status", placeholder=L("any"),
+                                   format_func=lambda s: L(f"status_{s}"))
+    open_case = row1[2].segmented_control(L("has_open_case"), ["yes", "no"],
+                                          key="clients_open_case",
+                                          format_func=lambda v: L(f"answer_{v}"))
+    search = row1[3].text_input(L("search"), key="clients_search", max_chars=40)
+    row2 = st.columns(4)
+    aum_min = row2[0].number_input(L("aum_min"), min_value=0.0, value=None, step=10_000.0,
+                                   key="clients_aum_min")
+    aum_max = row2[1].number_input(L("aum_max"), min_value=0.0, value=None, step=10_000.0,
+                                   key="clients_aum_max")
+    change_min = row2[2].number_input(L("change_min"), value=None, step=10_000.0,
+                                      key="clients_change_min")
+    change_max = row2[3].number_input(L("change_max"), value=None, step=10_000.0,
+                                      key="clients_change_max")
+    name = "client_list"
+    params = {"month": f.month, "branch_id": f.branch_param, "tier": f.tier_param,
+              "manager_id": chosen_managers or None, "status": statuses or None,
+              "has_open_case": open_case, "search": search or None, "aum_min": aum_min,
+              "aum_max": aum_max, "change_min": change_min, "change_max": change_max}
+
+clients = app_data.query(name, **params)
+if clients.empty:
+    st.info(L("no_data"))
+    st.stop()
+
+totals = st.columns(3)
+totals[0].metric(L("clients"), count(len(clients)))
+aum_column = "aum" if "aum" in clients else "aum_to"
+totals[1].metric(L("aum_total"), money(clients[aum_column].sum(), f.lang))
+if "aum_change" in clients:
+    totals[2].metric(L("aum_change_total"), money(clients["aum_change"].sum(), f.lang))
+
+downloads = st.columns(3)
+for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
+    column.download_button(
+        L(f"download_{fmt}"), data=lambda fmt=fmt: app_data.export_file(name, params, fmt),
+        file_name=f"tierflow-{name}-{f.month}.{fmt}", mime=MEDIA_TYPES[fmt],
+        on_click="ignore", key=f"clients_download_{fmt}")
+
+if len(clients) > SHOWN_ROWS:
+    st.caption(L("rows_shown", shown=count(SHOWN_ROWS), total=count(len(clients))))
+shown, columns = charts.display_table(clients.head(SHOWN_ROWS), f.lang)
+picked = st.dataframe(shown, key="clients_table", hide_index=True, column_config=columns,
+                      on_select="rerun", selection_mode="single-row")
+if picked.selection.rows:
+    client_id = clients.iloc[picked.selection.rows[0]]["client_id"]
+    st.subheader(L("client_detail", client=client_id))
+    history = app_data.query("client_history", client_id=client_id)
+    st.plotly_chart(charts.client_history_figure(history, f.lang), key="clients_history")
+    shown_history, history_columns = charts.display_table(history, f.lang)
+    st.dataframe(shown_history, hide_index=True, column_config=history_columns)
+    cases = app_data.query("client_cases", client_id=client_id)
+    if cases.empty:
+        st.caption(L("no_cases"))
+    else:
+        shown_cases, case_columns = charts.display_table(cases, f.lang)
+        st.dataframe(shown_cases, hide_index=True, column_config=case_columns)

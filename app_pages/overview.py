@@ -1,0 +1,95 @@
+"""Overview: headline KPIs against last month and a year ago, and the branch league table."""
+
+import streamlit as st
+
+from tierflow import app_data, charts, frame
+from tierflow.i18n import count, money, percent
+
+f = frame.current()
+L = f.label
+st.header(L("page_overview") + f" · {f.month}")
+
+totals = app_data.query("monthly_totals", branch_id=f.branch_param).set_index("month")
+churn = app_data.query("churn_monthly", branch_id=f.branch_param,
+                       churn_definition="vip_to_mass").set_index("month")
+success = app_data.query("retention_by_dimension", dimension="closed_month",
+                         branch_id=f.branch_param).set_index("dimension_value")
+
+if totals.loc[f.month, "clients"] == 0:
+    st.info(L("no_data"))
+    st.stop()
+
+months = list(totals.index)
+at = months.index(f.month)
+compare = {"mom": months[at - 1] if at >= 1 else None,
+           "yoy": months[at - 12] if at >= 12 else None}
+
+
+def kpi(column, frame_, field, render, label_key, relative=True):
+    """One KPI card: value this month, change against last month, and against a year ago."""
+    now = frame_[field].get(f.month)
+    deltas = {}
+    for which, month in compare.items():
+        before = frame_[field].get(month) if month else None
+        if now is None or before is None or before != before:
+            deltas[which] = None
+        elif relative:
+            deltas[which] = percent(now / before - 1) if before else None
+        else:
+            deltas[which] = render(now - before)
+    column.metric(L(label_key), render(now) if now is not None else "–",
+                  delta=deltas["mom"] and f"{deltas['mom']} {L('vs_last_month')}",
+                  help=L("kpi_help_" + field))
+    column.caption(f"{L('vs_year_ago')}: {deltas['yoy'] or '–'}")
+
+
+cards = st.columns(6)
+kpi(cards[0], totals, "total_aum", lambda v: money(v, f.lang), "kpi_total_aum")
+kpi(cards[1], totals, "clients", count, "kpi_clients")
+kpi(cards[2], totals, "vip_clients", count, "kpi_vip_clients")
+kpi(cards[3], totals, "net_upgrades", lambda v: f"{v:+,.0f}", "kpi_net_upgrades",
+    relative=False)
+kpi(cards[4], churn, "churn_rate", percent, "kpi_vip_churn_rate", relative=False)
+kpi(cards[5], success, "success_rate", percent, "kpi_success_rate", relative=False)
+
+st.subheader(L("league_title"))
+league = app_data.query("branch_league", month=f.month, branch_id=f.branch_param)
+trend = app_data.query("branch_aum_trend", branch_id=f.branch_param)
+divisor, unit = charts.money_unit(f.lang)
+league = league.assign(
+    aum=league["aum"] / divisor,
+    trend=league["branch_id"].map(charts.series_by(trend, "branch_id", "aum")),
+)
+selection = st.dataframe(
+    league, key="overview_league", hide_index=True, on_select="rerun",
+    selection_mode="single-row",
+    column_order=["branch_id", "branch_name", "clients", "aum", "trend", "growth_mom",
+                  "growth_yoy", "vip_share", "vip_churn_rate", "success_rate_12m",
+                  "closed_cases_12m"],
+    column_config={
+        "branch_id": L("branch"), "branch_name": L("branch_name"),
+        "clients": st.column_config.NumberColumn(L("clients"), format="localized"),
+        "aum": st.column_config.NumberColumn(f"{L('aum_short')} ({unit})", format="%.0f"),
+        "trend": st.column_config.LineChartColumn(L("aum_trend")),
+        "growth_mom": st.column_config.NumberColumn(L("growth_mom"), format="percent"),
+        "growth_yoy": st.column_config.NumberColumn(L("growth_yoy"), format="percent"),
+        "vip_share": st.column_config.ProgressColumn(L("vip_share"), format="percent",
+                                                     min_value=0, max_value=1),
+        "vip_churn_rate": st.column_config.NumberColumn(L("kpi_vip_churn_rate"),
+                                                        format="percent"),
+        "success_rate_12m": st.column_config.NumberColumn(L("success_rate_12m"),
+                                                          format="percent"),
+        "closed_cases_12m": st.column_config.NumberColumn(L("closed_cases_12m")),
+    },
+)
+chosen = selection.selection.rows
+if chosen:
+    branch = league.iloc[chosen[0]]
+    st.write(L("league_chosen", branch=f"{branch['branch_id']} {branch['branch_name']}"))
+    open_view, list_clients = st.columns(2)
+    open_view.button(L("open_branch_view"), key="overview_open_branch",
+                     on_click=frame.open_branch, args=(branch["branch_id"], "app_pages/tiers.py"))
+    list_clients.button(
+        L("show_clients"), key="overview_branch_clients", on_click=frame.drill,
+        args=("client_list", {"month": f.month, "branch_id": [branch["branch_id"]]},
+              L("league_chosen", branch=f"{branch['branch_id']} · {f.month}")))

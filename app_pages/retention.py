@@ -1,0 +1,83 @@
+"""Retention per branch: success rates with their case counts, by channel, reason, measure,
+handler and case type; the funnel from warning to retained client; days to first contact; AUM
+after the case; and the ledger itself."""
+
+import datetime as dt
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from tierflow import app_data, charts, frame
+
+f = frame.current()
+L = f.label
+st.header(L("page_retention"))
+
+# The period: the twelve months ending with the chosen month, unless the user picks dates.
+year, month = int(f.month[:4]), int(f.month[5:])
+period_end = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1))
+period_start = dt.date(year - 1 + (month == 12), month % 12 + 1, 1)
+chosen = st.date_input(L("period"), (period_start, period_end), key="retention_period")
+start, end = (chosen if len(chosen) == 2 else (chosen[0], chosen[0]))
+period = {"from_date": start, "to_date": end, "branch_id": f.branch_param}
+
+by_branch = app_data.query("retention_success", **period)
+if by_branch.empty:
+    st.info(L("no_cases_in_period"))
+    st.stop()
+
+st.subheader(L("success_by_branch"))
+st.caption(L("success_by_branch_help"))
+weighted = st.toggle(L("aum_weighted"), key="retention_aum_weighted")
+rate = "aum_success_rate" if weighted else "success_rate"
+ranked = by_branch.sort_values(rate, ascending=False)
+st.plotly_chart(
+    go.Figure(go.Bar(
+        x=ranked["branch_id"], y=ranked[rate],
+        text=[f"n={n}" for n in ranked["closed_cases"]], textposition="outside",
+        marker={"color": ranked["closed_cases"], "colorscale": "Blues", "showscale": True,
+                "colorbar": {"title": L("closed_cases")}},
+        hovertemplate="%{x}: %{y:.1%} (%{text})<extra></extra>"),
+        layout={"yaxis": {"tickformat": ".0%", "title": L(rate)}, "height": 380,
+                "margin": {"t": 30}, "xaxis": {"title": L("branch")}}),
+    key="retention_by_branch")
+
+left, right = st.columns(2)
+with left:
+    st.subheader(L("success_by_dimension"))
+    dimension = st.selectbox(
+        L("dimension"), ["channel", "reason", "measure", "handler_role", "case_type",
+                         "closed_month"],
+        key="retention_dimension", format_func=lambda d: L(f"col_{d}"))
+    by_dimension = app_data.query("retention_by_dimension", dimension=dimension, **period)
+    shown, columns = charts.display_table(by_dimension, f.lang)
+    st.dataframe(shown, hide_index=True, column_config=columns, key="retention_dimension_table")
+with right:
+    st.subheader(L("funnel"))
+    funnel = app_data.query("retention_funnel", **period)
+    st.plotly_chart(go.Figure(go.Funnel(
+        y=[L(f"stage_{s}") for s in funnel["stage"]], x=funnel["cases"],
+        textinfo="value+percent initial")), key="retention_funnel")
+
+left, right = st.columns(2)
+with left:
+    st.subheader(L("contact_delay"))
+    delay = app_data.query("contact_delay", **period)
+    st.plotly_chart(go.Figure(go.Bar(x=delay["bucket"], y=delay["cases"]), layout={
+        "xaxis": {"title": L("days_to_contact"), "type": "category"},
+        "yaxis": {"title": L("cases")}, "height": 320, "margin": {"t": 30}}),
+        key="retention_delay")
+with right:
+    st.subheader(L("aum_after_case"))
+    after = app_data.query("post_case_aum", **period)
+    fig = go.Figure()
+    for column in ("aum_before", "aum_after_1m", "aum_after_3m"):
+        fig.add_bar(x=[L(f"outcome_{o}") for o in after["outcome"]], y=after[column],
+                    name=L(column))
+    fig.update_layout(barmode="group", height=320, margin={"t": 30})
+    st.plotly_chart(charts.money_axis(fig, f.lang), key="retention_after")
+
+st.subheader(L("ledger"))
+ledger = app_data.query("retention_ledger", **period)
+shown, columns = charts.display_table(ledger, f.lang)
+st.dataframe(shown, hide_index=True, column_config=columns, key="retention_ledger_table")

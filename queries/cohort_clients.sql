@@ -1,0 +1,97 @@
+-- Purpose: The clients behind one cell of the VIP retention triangle (drill-through from
+--   cohort_retention, DOMAIN.md "Cohort retention"): the members of one cohort and, k months
+--   later, whether each counts as retained by the churn definition (vip_to_mass, the default:
+--   present at VIP tier; closure: present; aum_floor: present with AUM at or above the floor).
+--   Its row count and retained count equal cohort_retention's cohort_size and retained.
+-- Grain: one row per cohort member (of the retained or not retained only, when asked); none
+--   when cohort month + k is not a month in the data.
+-- Parameters:
+--   cohort_month  month, required  The cohort's month (its members' first VIP month), YYYY-MM.
+--   months_since  int, required  k: months after the cohort month.
+--   retained      text, optional  yes: only the retained at k; no: only the others; both when empty
+--                 (any other value: none).
+--   branch_id     textlist, optional  Cohort members of these branches (the client's branch in its
+--                 cohort month); every branch when empty.
+--   vip_rank      int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
+--   churn_definition  text, setting churn_definition   What "retained" means: vip_to_mass,
+--                     closure or aum_floor (any other value retains nobody).
+--   churn_aum_floor   number, setting churn_aum_floor   AUM floor (RMB) for aum_floor.
+-- Columns:
+--   client_id    Client.
+--   name         Client name (personal data).
+--   phone        Phone number (personal data).
+--   branch_id    The client's branch in the cohort month.
+--   manager_id   The client's manager (clients table); empty when unassigned.
+--   cohort_aum   AUM in the cohort month, RMB.
+--   is_retained  Whether the client counts as retained at k.
+--   aum_at_k     AUM in cohort month + k, RMB; empty when not present then.
+--   tier_at_k    Tier code in cohort month + k; empty when not present then.
+with vip_months as (
+    select client_id, month_index, branch_id, aum
+    from snapshots
+    where present and tier_rank >= $vip_rank
+),
+
+months as (
+    select distinct month, month_index
+    from snapshots
+),
+
+first_vip as (
+    select client_id, min(month_index) as cohort_index
+    from vip_months
+    group by client_id
+),
+
+members as (
+    select f.client_id, f.cohort_index, v.branch_id, v.aum as cohort_aum
+    from first_vip as f
+    join vip_months as v
+        on v.client_id = f.client_id and v.month_index = f.cohort_index
+    join months as cm on cm.month_index = f.cohort_index
+    where cm.month = $cohort_month
+      and ($branch_id is null or list_contains($branch_id, v.branch_id))
+),
+
+-- The members' rows k months on (only when that month is in the data: a triangle cell).
+at_k as (
+    select
+        m.client_id,
+        m.branch_id,
+        m.cohort_aum,
+        s.aum,
+        s.tier,
+        case when s.client_id is null then false
+             when $churn_definition = 'vip_to_mass' then s.tier_rank >= $vip_rank
+             when $churn_definition = 'closure' then true
+             when $churn_definition = 'aum_floor'
+                 then s.aum >= cast($churn_aum_floor as decimal(18, 2))
+             else false
+        end as is_retained
+    from members as m
+    join months as later on later.month_index = m.cohort_index + $months_since
+    left join snapshots as s
+        on s.client_id = m.client_id and s.month_index = later.month_index and s.present
+    where $months_since >= 0
+),
+
+final as (
+    select
+        a.client_id,
+        c.name,
+        c.phone,
+        a.branch_id,
+        c.manager_id,
+        a.cohort_aum,
+        a.is_retained,
+        a.aum as aum_at_k,
+        a.tier as tier_at_k
+    from at_k as a
+    left join clients as c on c.client_id = a.client_id
+    where $retained is null
+       or ($retained = 'yes' and a.is_retained)
+       or ($retained = 'no' and not a.is_retained)
+    order by a.cohort_aum desc, a.client_id
+)
+
+select * from final

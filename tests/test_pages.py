@@ -1,0 +1,175 @@
+"""Every page under AppTest: runs without exception in both languages, under the default
+filters and under a selection that matches nothing, and shows the named queries' figures."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import write_delivery
+from tierflow.demo import generate_delivery
+from tierflow.i18n import count, money, percent
+from tierflow.ingest import ingest
+from tierflow.queries import QueryRunner
+from tierflow.settings import Settings
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["overview", "tiers", "migration", "churn", "retention", "clients"]
+EMPTY_BRANCH = "0999"
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory):
+    """A small demo lake (2,000 clients × 14 months × 6 branches) plus a branch with no
+    clients, shared by the page tests (the app keeps one runner per process)."""
+    root = tmp_path_factory.mktemp("pages")
+    generate_delivery(root / "demo", clients=2_000, months=14, branches=6, seed=3)
+    ingest(root / "demo", root / "data", Settings())
+    write_delivery(root / "extra", {"branches": [{"branch_id": EMPTY_BRANCH,
+                                                  "branch_name": "空网点"}]})
+    ingest(root / "extra", root / "data", Settings())
+    return root / "data"
+
+
+@pytest.fixture
+def app(demo_data_dir, monkeypatch):
+    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(demo_data_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="session")
+def runner(demo_data_dir):
+    return QueryRunner(demo_data_dir)
+
+
+def figure(at: AppTest, index: int) -> list[dict]:
+    """The traces of a plotly figure a page drew, typed arrays decoded from plotly's JSON."""
+    def decode(value):
+        if isinstance(value, dict) and "bdata" in value:
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            return array.reshape([int(n) for n in str(value.get("shape", len(array))).split(",")])
+        return value
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return [{k: decode(v) for k, v in trace.items()} for trace in spec["data"]]
+
+
+def open_page(at: AppTest, page: str, lang: str = "zh") -> AppTest:
+    at.session_state["lang"] = lang
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_with_default_filters(app, page, lang):
+    at = open_page(app, page, lang)
+    assert at.header, "every page has a header"
+    assert not any("Nothing matches" in i.value or "没有符合" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_says_so_when_nothing_matches(app, page):
+    app.session_state["branches"] = [EMPTY_BRANCH]
+    at = open_page(app, page, "en")
+    messages = " ".join(i.value for i in at.info)
+    assert "Nothing matches" in messages or "No retention case" in messages
+
+
+def test_overview_kpis_equal_the_queries(app, runner):
+    at = open_page(app, "overview", "en")
+    month = at.session_state["month"]
+    totals = runner.run("monthly_totals").set_index("month").loc[month]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Clients"] == count(totals["clients"])
+    assert metrics["Total AUM"] == money(totals["total_aum"], "en")
+    assert metrics["Gold and above"] == count(totals["vip_clients"])
+    churn = runner.run("churn_monthly", {"churn_definition": "vip_to_mass"}).set_index(
+        "month").loc[month]
+    assert metrics["VIP churn rate"] == percent(churn["churn_rate"])
+    league = at.dataframe[0].value
+    expected = runner.run("branch_league", {"month": month})
+    assert league["branch_id"].tolist() == expected["branch_id"].tolist()
+    assert league["clients"].tolist() == expected["clients"].tolist()
+
+
+def test_branch_filter_narrows_every_figure(app, runner):
+    branch = runner.run("branches")["branch_id"].iloc[0]
+    app.session_state["branches"] = [branch]
+    at = open_page(app, "overview", "en")
+    month = at.session_state["month"]
+    totals = runner.run("monthly_totals", {"branch_id": [branch]}).set_index("month").loc[month]
+    assert {m.label: m.value for m in at.metric}["Clients"] == count(totals["clients"])
+    assert at.dataframe[0].value["branch_id"].tolist() == [branch]
+
+
+def test_tiers_page_figures_equal_the_queries(app, runner):
+    at = open_page(app, "tiers", "en")
+    month = at.session_state["month"]
+    figures = runner.run("tier_key_figures", {"month": month}).set_index("tier")
+    metrics = {m.label.split(" · ")[0]: m.value for m in at.metric}
+    assert metrics["Private"] == money(figures.loc["private", "aum"], "en")
+    assert metrics["Mass"] == percent(figures.loc["mass", "active_rate"])
+    curve = runner.run("wealth_concentration", {"month": month})
+    top20 = curve.loc[curve["top_percent"] == 20, "aum_share"].iloc[0]
+    assert metrics["AUM held by the top 20% of clients"] == percent(top20)
+
+
+def test_migration_matrix_equals_tier_transition(app, runner):
+    at = open_page(app, "migration", "en")
+    heat = figure(at, 0)[0]
+    matrix = runner.run("tier_transition", {"from_month": at.session_state["migration_from"],
+                                            "to_month": at.session_state["month"]})
+    assert heat["z"].sum() == matrix["clients"].sum()
+    assert heat["y"][0] == "New" and heat["x"][-1] == "Exited"
+
+
+def test_churn_triangle_equals_cohort_retention(app, runner):
+    at = open_page(app, "churn", "en")
+    heat = figure(at, 0)[0]
+    triangle = runner.run("cohort_retention")
+    first = triangle[triangle["cohort_month"] == triangle["cohort_month"].min()]
+    assert list(heat["z"][0][: len(first)]) == pytest.approx(first["retention_rate"].tolist())
+
+
+def test_retention_page_per_branch_equals_retention_success(app, runner):
+    at = open_page(app, "retention", "en")
+    bars = figure(at, 0)[0]
+    start, end = at.session_state["retention_period"]
+    expected = runner.run("retention_success", {"from_date": start, "to_date": end})
+    assert sorted(bars["x"]) == sorted(expected["branch_id"])
+    assert sorted(bars["text"]) == sorted(f"n={n}" for n in expected["closed_cases"])
+
+
+def test_clients_page_totals_equal_client_list(app, runner):
+    at = open_page(app, "clients", "en")
+    month = at.session_state["month"]
+    clients = runner.run("client_list", {"month": month})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Clients"] == count(len(clients))
+    assert metrics["AUM in the list"] == money(clients["aum"].sum(), "en")
+    at.multiselect(key="clients_status").set_value(["dormant"]).run()
+    dormant = runner.run("client_list", {"month": month, "status": ["dormant"]})
+    assert {m.label: m.value for m in at.metric}["Clients"] == count(len(dormant))
+
+
+def test_drill_from_the_matrix_lists_the_cell_clients(app, runner):
+    at = open_page(app, "migration", "en")
+    from_month, to_month = at.session_state["migration_from"], at.session_state["month"]
+    at.session_state["clients_drill"] = {
+        "query": "transition_clients", "title": "gold → mass",
+        "params": {"from_month": from_month, "to_month": to_month, "from_tier": "gold",
+                   "to_tier": "mass"}}
+    at = open_page(at, "clients", "en")
+    cell = runner.run("tier_transition", {"from_month": from_month, "to_month": to_month})
+    cell = cell[(cell.from_tier == "gold") & (cell.to_tier == "mass")]["clients"].sum()
+    assert {m.label: m.value for m in at.metric}["Clients"] == count(cell)

@@ -1,0 +1,134 @@
+"""The dashboard's headline queries on the literal fixture of test_queries.py.
+
+    client  branch  2024-01            2024-02             2024-03
+    C01     B1      50,000.00 gold     49,999.99 mass      50,000.00 gold
+    C02     B1      49,999.99 mass     50,000.00 gold      50,000.00 gold
+    C03     B1      2,000,000 diamond  closed (0)          -
+    C04     B1      -                  600,000 platinum    600,000 platinum
+    C05     B2      6,000,000 private  7,000,000 private   7,000,000 private
+    C06     B1      1,000 mass         -                   1,500 mass
+    C07     B2      100 mass           100 mass            100 mass
+
+Cases (all on client C01): K1 B1 retained 2024-02-10, K2 B1 lost 2024-02-20, K3 B1 pending,
+K4 B2 retained 2024-03-05 (no amounts), K5 B1 retained 2024-03-15.
+"""
+
+import pytest
+
+from conftest import rows
+from test_queries import CASES, CLIENTS, SNAPSHOTS
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    from conftest import BRANCHES, write_delivery
+    from tierflow.ingest import ingest
+    from tierflow.queries import QueryRunner
+    from tierflow.settings import Settings
+
+    tmp = tmp_path_factory.mktemp("dashboard")
+    delivery = write_delivery(tmp / "delivery", {"branches": BRANCHES, "clients": CLIENTS,
+                                                 "snapshots": SNAPSHOTS,
+                                                 "retention_cases": CASES})
+    ingest(delivery, tmp / "data", Settings())
+    return QueryRunner(tmp / "data")
+
+
+def test_monthly_totals(runner):
+    out = runner.run("monthly_totals")
+    assert list(out.columns) == ["month", "clients", "total_aum", "vip_clients", "upgrades",
+                                 "downgrades", "net_upgrades"]
+    assert rows(out) == [
+        # 50,000 + 49,999.99 + 2,000,000 + 6,000,000 + 1,000 + 100; VIP C01 C03 C05
+        ("2024-01", 6, 8_101_099.99, 3, 0, 0, 0),
+        # C03 closed, C06 gone, C04 new; C02 up, C01 down
+        ("2024-02", 5, 7_700_099.99, 3, 1, 1, 0),
+        # C06 back (not a move: absent in Feb); C01 up
+        ("2024-03", 6, 7_701_600.00, 4, 1, 0, 1),
+    ]
+
+
+def test_monthly_totals_one_branch(runner):
+    assert rows(runner.run("monthly_totals", {"branch_id": ["B2"]})) == [
+        ("2024-01", 2, 6_000_100.0, 1, 0, 0, 0),
+        ("2024-02", 2, 7_000_100.0, 1, 0, 0, 0),
+        ("2024-03", 2, 7_000_100.0, 1, 0, 0, 0),
+    ]
+
+
+def test_branch_league(runner):
+    out = runner.run("branch_league", {"month": "2024-02"})
+    assert list(out.columns)[:4] == ["branch_id", "branch_name", "clients", "aum"]
+    b1, b2 = out.to_dict("records")
+    assert rows(out[["branch_id", "branch_name", "clients", "aum", "aum_prev_month"]]) == [
+        ("B1", "静安支行", 3, 699_999.99, 2_100_999.99),
+        ("B2", "徐汇支行", 2, 7_000_100.0, 6_000_100.0),
+    ]
+    assert b1["growth_mom"] == pytest.approx(699_999.99 / 2_100_999.99 - 1, abs=1e-12)
+    assert b2["growth_mom"] == pytest.approx(7_000_100 / 6_000_100 - 1, abs=1e-12)
+    assert b1["aum_year_ago"] != b1["aum_year_ago"] and b1["growth_yoy"] != b1["growth_yoy"]  # NaN
+    mix = ["vip_clients", "vip_share", "mass_clients", "gold_clients", "platinum_clients",
+           "diamond_clients", "private_clients"]
+    assert rows(out[mix]) == [(2, round(2 / 3, 9), 1, 1, 1, 0, 0), (1, 0.5, 1, 0, 0, 0, 1)]
+    # B1's January VIPs C01 (now mass) and C03 (closed) both churned; B2's C05 stayed.
+    # Cases closed from 2023-03 to 2024-02: B1 K1 retained, K2 lost; none for B2.
+    churn = ["vip_at_risk", "vip_churned", "vip_churn_rate", "closed_cases_12m",
+             "success_rate_12m"]
+    assert rows(out[churn]) == [(2, 2, 1.0, 2, 0.5), (1, 0, 0.0, 0, None)]
+
+
+def test_branch_league_month_without_data_is_empty(runner):
+    assert runner.run("branch_league", {"month": "2023-01"}).empty
+
+
+def test_branch_aum_trend_and_branches(runner):
+    assert rows(runner.run("branch_aum_trend", {"branch_id": "B1"})) == [
+        ("B1", "2024-01", 4, 2_100_999.99),
+        ("B1", "2024-02", 3, 699_999.99),
+        ("B1", "2024-03", 4, 700_000.00 + 1_500),
+    ]
+    assert rows(runner.run("branches")) == [("B1", "静安支行", None, None),
+                                            ("B2", "徐汇支行", None, None)]
+
+
+def test_client_list_whole_month(runner):
+    out = runner.run("client_list", {"month": "2024-02"})
+    cols = ["client_id", "branch_id", "tier", "aum", "aum_prev", "aum_change", "status",
+            "open_cases"]
+    assert rows(out[cols]) == [
+        ("C05", "B2", "private", 7_000_000.0, 6_000_000.0, 1_000_000.0, "normal", 0),
+        ("C04", "B1", "platinum", 600_000.0, 0.0, 600_000.0, "normal", 0),   # new
+        ("C02", "B1", "gold", 50_000.0, 49_999.99, 0.01, "normal", 0),
+        ("C01", "B1", "mass", 49_999.99, 50_000.0, -0.01, "normal", 1),      # K3 pending
+        ("C07", "B2", "mass", 100.0, 100.0, 0.0, "normal", 0),
+        ("C03", "B1", None, 0.0, 2_000_000.0, -2_000_000.0, "closed", 0),
+    ]
+    assert out["name"].tolist()[0] == "客户C05" and out["branch_name"].tolist()[0] == "徐汇支行"
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"tier": ["gold", "mass"], "has_open_case": "yes"}, ["C01"]),
+    ({"has_open_case": "no", "branch_id": "B2"}, ["C05", "C07"]),
+    ({"change_max": 0}, ["C01", "C07", "C03"]),
+    ({"change_min": 0, "aum_max": 50_000}, ["C02", "C07"]),
+    ({"aum_min": 50_000}, ["C05", "C04", "C02"]),
+    ({"status": "closed"}, ["C03"]),
+    ({"search": "C0"}, ["C05", "C04", "C02", "C01", "C07", "C03"]),
+    ({"search": "%"}, []),               # a wildcard is a character here
+    ({"search": "' OR 1=1 --"}, []),
+])
+def test_client_list_filters(runner, params, expected):
+    out = runner.run("client_list", {"month": "2024-02", **params})
+    assert out["client_id"].tolist() == expected
+
+
+def test_client_history_and_cases(runner):
+    assert rows(runner.run("client_history", {"client_id": "C01"})[
+        ["month", "tier", "aum", "status"]]) == [
+        ("2024-01", "gold", 50_000.0, "normal"),
+        ("2024-02", "mass", 49_999.99, "normal"),
+        ("2024-03", "gold", 50_000.0, "normal"),
+    ]
+    cases = runner.run("client_cases", {"client_id": "C01"})
+    assert cases["case_id"].tolist() == ["K1", "K2", "K3", "K4", "K5"]  # same opened_on: by id
+    assert rows(cases[["outcome", "aum_at_stake"]])[2:4] == [("pending", 70_000.0), ("retained", None)]

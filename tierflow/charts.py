@@ -1,0 +1,219 @@
+"""Chart and table helpers shared by the pages: the tier colour scale, labels, money units.
+
+The tier colours come from `.streamlit/config.toml` (`theme.chartCategoricalColors`, in the
+order mass, gold, platinum, diamond, private, new, exited), so the theme and every chart use
+one scale. Figures are built here from query results so the pages stay a description of the
+layout.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from tierflow.i18n import labels, money, t
+from tierflow.settings import TIER_CODES
+
+TIER_ORDER = (*TIER_CODES, "new", "exited")
+
+
+def tier_colors() -> dict[str, str]:
+    return dict(zip(TIER_ORDER, st.get_option("theme.chartCategoricalColors")))
+
+
+def tier_label(code: str, lang: str) -> str:
+    return t(f"tier_{code}", lang)
+
+
+def money_unit(lang: str) -> tuple[float, str]:
+    """Divisor and unit for money columns in tables: 万元 in Chinese, millions in English."""
+    return (1e4, t("unit_wan", lang)) if lang == "zh" else (1e6, t("unit_million", lang))
+
+
+def in_money_unit(values: pd.Series, lang: str) -> pd.Series:
+    return values / money_unit(lang)[0]
+
+
+def series_by(df: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Long rows (key, ..., value) in order → one list of values per key (table trend lines)."""
+    return df.groupby(key, sort=False)[value].agg(list)
+
+
+def money_axis(fig: go.Figure, lang: str, axis: str = "y") -> go.Figure:
+    """Show a money axis in 万/亿 or K/M/B."""
+    return fig.update_layout({f"{axis}axis": {"tickformat": "~s"}}) if lang == "en" else fig
+
+
+def hover_money(values, lang: str) -> list[str]:
+    return [money(float(v), lang) for v in values]
+
+
+def is_money(column: str) -> bool:
+    """Money columns by name: aum…, …_aum, amount and the AUM parts (all RMB)."""
+    return (column.startswith("aum") and "rate" not in column) or column.endswith("_aum") \
+        or column in ("amount", "turnover", "fee_income", "staying_change")
+
+
+def is_rate(column: str) -> bool:
+    return column.endswith(("_rate", "_share")) or column.startswith(("growth_", "ratio_")) \
+        or column.startswith("rate_")
+
+
+def display_table(df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
+    """A query result ready for st.dataframe: headers in the language, money in 万元 / M RMB,
+    rates as percentages, tier and status codes as words."""
+    divisor, unit = money_unit(lang)
+    shown = df.copy()
+    config = {}
+    for column in df.columns:
+        key = f"col_{column}"
+        label = t(key, lang) if key in labels() else column
+        if is_money(column) and pd.api.types.is_numeric_dtype(df[column]):
+            shown[column] = df[column] / divisor
+            config[column] = st.column_config.NumberColumn(f"{label} ({unit})", format="%,.2f")
+        elif is_rate(column) and pd.api.types.is_numeric_dtype(df[column]):
+            config[column] = st.column_config.NumberColumn(label, format="percent")
+        elif column.endswith("tier") or column == "tier_at_k":
+            shown[column] = df[column].map(lambda c: tier_label(c, lang) if c else c)
+            config[column] = st.column_config.TextColumn(label)
+        elif column == "status":
+            shown[column] = df[column].map(lambda s: t(f"status_{s}", lang) if s else s)
+            config[column] = st.column_config.TextColumn(label)
+        else:
+            config[column] = label
+    return shown, config
+
+
+def client_history_figure(history: pd.DataFrame, lang: str) -> go.Figure:
+    """One client's AUM by month, each point coloured by that month's tier."""
+    colors = tier_colors()
+    fig = go.Figure(go.Scatter(
+        x=history["month"], y=history["aum"], mode="lines+markers",
+        marker={"color": [colors.get(c, "#cccccc") for c in history["tier"].fillna("exited")],
+                "size": 9},
+        line={"color": "#b0b0b0"},
+        text=[f"{tier_label(c, lang) if c else t('status_closed', lang)}: {money(a, lang)}"
+              for c, a in zip(history["tier"], history["aum"])],
+        hoverinfo="x+text"))
+    fig.update_layout(xaxis_title=t("month", lang), yaxis_title=t("aum", lang),
+                      height=320, margin={"t": 20})
+    return money_axis(fig, lang)
+
+
+def tier_trend_figure(trend: pd.DataFrame, measure: str, share: bool, lang: str) -> go.Figure:
+    """Clients or AUM by tier over the months, stacked; as shares of the month when asked."""
+    colors = tier_colors()
+    totals = trend.groupby("month")[measure].transform("sum")
+    fig = go.Figure()
+    for tier, rows in trend.groupby("tier", sort=False):
+        values = rows[measure] / totals[rows.index] if share else rows[measure]
+        fig.add_bar(x=rows["month"], y=values, name=tier_label(tier, lang),
+                    marker_color=colors[tier],
+                    customdata=[[tier]] * len(rows),
+                    hovertemplate="%{x}: %{y:" + (".1%" if share else ",.0f") + "}")
+    fig.update_layout(barmode="stack", legend_title_text=t("tiers", lang),
+                      xaxis_title=t("month", lang),
+                      yaxis_title=t("share", lang) if share else t(f"measure_{measure}", lang),
+                      yaxis_tickformat=".0%" if share else None, height=380, margin={"t": 30})
+    return fig if share else money_axis(fig, lang) if measure == "aum" else fig
+
+
+def branch_tier_figure(rows: pd.DataFrame, measure: str, share: bool, lang: str) -> go.Figure:
+    """One horizontal stacked bar per branch, split by tier; click a segment to drill."""
+    colors = tier_colors()
+    totals = rows.groupby("branch_id")[measure].transform("sum")
+    fig = go.Figure()
+    for tier, part in rows.groupby("tier", sort=False):
+        values = part[measure] / totals[part.index] if share else part[measure]
+        fig.add_bar(y=part["branch_id"] + " " + part["branch_name"].fillna(""), x=values,
+                    orientation="h", name=tier_label(tier, lang), marker_color=colors[tier],
+                    customdata=list(zip(part["branch_id"], part["tier"])))
+    fig.update_layout(barmode="stack", height=max(320, 22 * rows["branch_id"].nunique()),
+                      xaxis_tickformat=".0%" if share else None, margin={"t": 30},
+                      yaxis={"autorange": "reversed"}, legend_title_text=t("tiers", lang))
+    return fig
+
+
+def transition_heatmap(matrix: pd.DataFrame, measure: str, lang: str) -> go.Figure:
+    """From-tier rows × to-tier columns, counts or AUM; a click on a cell drills to its clients."""
+    rows = [c for c in ("new", *TIER_CODES) if c in set(matrix["from_tier"])]
+    cols = [c for c in (*TIER_CODES, "exited") if c in set(matrix["to_tier"])]
+    value = {"clients": "clients", "aum": "aum_to"}[measure]
+    grid = matrix.pivot(index="from_tier", columns="to_tier", values=value).reindex(
+        index=rows, columns=cols).fillna(0)
+    fig = go.Figure(go.Heatmap(
+        z=grid.values, x=[tier_label(c, lang) for c in cols], y=[tier_label(r, lang) for r in rows],
+        customdata=[[[r, c] for c in cols] for r in rows],
+        text=[[(money(v, lang) if measure == "aum" else f"{v:,.0f}") for v in line]
+              for line in grid.values],
+        texttemplate="%{text}", colorscale="Blues", showscale=False,
+        hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
+    fig.update_layout(xaxis_title=t("to_tier", lang), yaxis_title=t("from_tier", lang),
+                      yaxis_autorange="reversed", height=420, margin={"t": 30})
+    return fig
+
+
+def transition_sankey(matrix: pd.DataFrame, from_month: str, to_month: str, measure: str,
+                      lang: str) -> go.Figure:
+    """Flows from each tier in one month to each tier in the other, nodes labelled by month."""
+    colors = tier_colors()
+    left = [c for c in ("new", *TIER_CODES) if c in set(matrix["from_tier"])]
+    right = [c for c in (*TIER_CODES, "exited") if c in set(matrix["to_tier"])]
+    labels_ = [f"{tier_label(c, lang)} ({from_month})" for c in left] + \
+              [f"{tier_label(c, lang)} ({to_month})" for c in right]
+    # AUM flows are sized by where the money ends up; an exit by what left.
+    value = matrix["clients"] if measure == "clients" else matrix["aum_to"].where(
+        matrix["to_tier"] != "exited", matrix["aum_from"])
+    fig = go.Figure(go.Sankey(
+        node={"label": labels_, "color": [colors[c] for c in left + right], "pad": 12},
+        link={"source": [left.index(c) for c in matrix["from_tier"]],
+              "target": [len(left) + right.index(c) for c in matrix["to_tier"]],
+              "value": value.astype(float).tolist()}))
+    fig.update_layout(height=460, margin={"t": 30})
+    return fig
+
+
+def bridge_waterfall(bridge: pd.DataFrame, lang: str) -> go.Figure:
+    """Opening AUM + new clients + change of staying clients − exited = closing AUM."""
+    steps = [("opening", bridge["opening_aum"].sum(), "absolute"),
+             ("new", bridge["new_aum"].sum(), "relative"),
+             ("staying", bridge["staying_change"].sum(), "relative"),
+             ("exited", -bridge["exited_aum"].sum(), "relative"),
+             ("closing", bridge["closing_aum"].sum(), "total")]
+    fig = go.Figure(go.Waterfall(
+        x=[t(f"bridge_{name}", lang) for name, _, _ in steps],
+        y=[float(v) for _, v, _ in steps], measure=[m for _, _, m in steps],
+        text=[money(float(v), lang) for _, v, _ in steps], textposition="outside",
+        connector={"line": {"color": "#b0b0b0"}}))
+    fig.update_layout(height=380, margin={"t": 30}, yaxis_title=t("aum", lang))
+    return money_axis(fig, lang)
+
+
+def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
+    """The retention triangle: cohorts by row, months since entry by column."""
+    grid = triangle.pivot(index="cohort_month", columns="months_since", values=value)
+    sizes = triangle.groupby("cohort_month")["cohort_size"].first().reindex(grid.index)
+    fig = go.Figure(go.Heatmap(
+        z=grid.values, x=list(grid.columns), y=[f"{m} (n={n:,})" for m, n in sizes.items()],
+        customdata=[[[m, int(k)] for k in grid.columns] for m in grid.index],
+        colorscale="Blues", zmin=0, zmax=1, texttemplate="%{z:.0%}",
+        hovertemplate="%{y}, +%{x}: %{z:.1%}<extra></extra>"))
+    fig.update_layout(xaxis_title=t("months_since", lang), yaxis_title=t("cohort_month", lang),
+                      yaxis_autorange="reversed", height=max(360, 22 * len(grid)),
+                      margin={"t": 30})
+    return fig
+
+
+def lifecycle_figure(life: pd.DataFrame, lang: str) -> go.Figure:
+    """New, retained and resurrected clients above the axis, churned below, per month."""
+    fig = go.Figure()
+    palette = {"retained": "#9aa9b8", "new": "#27ae60", "resurrected": "#2e86c1",
+               "churned": "#c0392b"}
+    for part in ("retained", "new", "resurrected", "churned"):
+        values = -life[part] if part == "churned" else life[part]
+        fig.add_bar(x=life["month"], y=values, name=t(f"life_{part}", lang),
+                    marker_color=palette[part])
+    fig.update_layout(barmode="relative", height=380, margin={"t": 30},
+                      xaxis_title=t("month", lang), yaxis_title=t("clients", lang))
+    return fig
