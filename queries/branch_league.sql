@@ -35,7 +35,7 @@ with target as (
 ),
 
 present as (
-    select s.client_id, s.month_index, s.branch_id, s.aum, s.tier, s.tier_rank
+    select s.month_index, s.branch_id, s.aum, s.tier, s.tier_rank, s.next_tier_rank
     from snapshots as s
     where s.present
       and ($branch_id is null or list_contains($branch_id, s.branch_id))
@@ -68,29 +68,19 @@ earlier as (
     group by p.branch_id
 ),
 
--- VIP churn: VIP last month (at last month's branch), mass or gone this month
-vip_last_month as (
-    select p.client_id, p.branch_id
+-- VIP churn as churn_monthly's vip_to_mass: VIP last month (at last month's branch), mass
+-- or not present this month
+-- (next_tier_rank is the tier in the following month, empty when not present then)
+churn as (
+    select
+        p.branch_id,
+        count(*) as vip_at_risk,
+        cast(sum(case when coalesce(p.next_tier_rank, 0) = 0 then 1 else 0 end)
+             as bigint) as vip_churned
     from present as p
     join target as t on p.month_index = t.month_index - 1
     where p.tier_rank >= $vip_rank
-),
-
-vip_now as (
-    select s.client_id
-    from snapshots as s
-    join target as t on s.month_index = t.month_index
-    where s.present and s.tier_rank >= $vip_rank
-),
-
-churn as (
-    select
-        v.branch_id,
-        count(*) as vip_at_risk,
-        cast(sum(case when n.client_id is null then 1 else 0 end) as bigint) as vip_churned
-    from vip_last_month as v
-    left join vip_now as n on n.client_id = v.client_id
-    group by v.branch_id
+    group by p.branch_id
 ),
 
 cases as (

@@ -23,8 +23,10 @@ with months as (
     from snapshots
 ),
 
+-- At risk in M-1, keyed by M, with what became of the client in M: next_tier_rank and
+-- next_aum are its tier and AUM in M, empty when it is not present then (built at load).
 at_risk as (
-    select client_id, month_index
+    select month_index + 1 as month_index, next_tier_rank, next_aum
     from snapshots
     where present
       and ($branch_id is null or list_contains($branch_id, branch_id))
@@ -36,40 +38,34 @@ at_risk as (
           end
 ),
 
--- Rows that are not churned in their month: the complement of each definition's churn test.
-staying as (
-    select client_id, month_index
-    from snapshots
-    where present
-      and case $churn_definition
-              when 'vip_to_mass' then tier_rank > 0  -- not mass
-              when 'closure' then true
-              when 'aum_floor' then aum >= cast($churn_aum_floor as decimal(18, 2))
-              else false
-          end
-),
-
 outcomes as (
     select
-        m.month,
-        r.client_id,
-        case when r.client_id is not null and s.client_id is null then 1 else 0 end as churned
-    from months as m
-    join months as prev on prev.month_index = m.month_index - 1
-    left join at_risk as r on r.month_index = m.month_index - 1
-    left join staying as s on s.client_id = r.client_id and s.month_index = m.month_index
+        month_index,
+        count(*) as at_risk,
+        cast(sum(case
+            when $churn_definition = 'vip_to_mass' and coalesce(next_tier_rank, 0) = 0 then 1
+            when $churn_definition = 'closure' and next_tier_rank is null then 1
+            when $churn_definition = 'aum_floor'
+                and (next_aum is null or next_aum < cast($churn_aum_floor as decimal(18, 2)))
+                then 1
+            else 0
+        end) as bigint) as churned
+    from at_risk
+    group by month_index
 ),
 
 final as (
     select
-        month,
-        count(client_id) as at_risk,
-        cast(sum(churned) as bigint) as churned,
-        case when count(client_id) = 0 then null
-             else cast(sum(churned) as double) / count(client_id) end as churn_rate
-    from outcomes
-    group by month
-    order by month
+        m.month,
+        coalesce(o.at_risk, 0) as at_risk,
+        coalesce(o.churned, 0) as churned,
+        case when coalesce(o.at_risk, 0) = 0 then null
+             else cast(o.churned as double) / o.at_risk end as churn_rate
+    from months as m
+    -- only months whose previous month is in the data have a churn figure
+    join months as prev on prev.month_index = m.month_index - 1
+    left join outcomes as o on o.month_index = m.month_index
+    order by m.month
 )
 
 select * from final

@@ -8,7 +8,8 @@
 --   tiers in rank order, branches and segments by group_key.
 -- Parameters:
 --   dimension  text, optional  How members are grouped: branch (the default; the client's branch
---              in its cohort month), tier (its tier in its cohort month) or segment (clients.segment).
+--              in its cohort month), tier (its tier in its cohort month) or segment
+--              (clients.segment).
 --   branch_id  textlist, optional  Cohort members of these branches (the client's branch in its
 --              cohort month); every branch when empty.
 --   vip_rank   int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
@@ -27,14 +28,8 @@
 --   eligible_12     As eligible_3, 12 months on.
 --   retained_12     As retained_3, 12 months on.
 --   rate_12         retained_12 / eligible_12; empty when eligible_12 is 0.
-with vip_months as (
-    select client_id, month_index, branch_id, tier, tier_rank
-    from snapshots
-    where present and tier_rank >= $vip_rank
-),
-
--- The month rows in which a client counts as retained, per churn definition.
-kept_months as (
+with kept_months as (
+    -- the month rows in which a client counts as retained, per churn definition
     select client_id, month_index
     from snapshots
     where present
@@ -51,29 +46,24 @@ months as (
     from snapshots
 ),
 
-first_vip as (
-    select client_id, min(month_index) as cohort_index
-    from vip_months
-    group by client_id
-),
-
+-- tier_entries holds each client's first month at the VIP rank or above (built at load)
 members as (
     select
-        f.client_id,
-        f.cohort_index,
+        e.client_id,
+        e.month_index as cohort_index,
         -- the dimension switch on the bound parameter (no dynamic SQL)
         case coalesce($dimension, 'branch')
-            when 'branch' then v.branch_id
-            when 'tier' then v.tier
+            when 'branch' then e.branch_id
+            when 'tier' then t.tier
             when 'segment' then coalesce(c.segment, 'unknown')
         end as group_key,
-        case when coalesce($dimension, 'branch') = 'tier' then v.tier_rank else 0 end
+        case when coalesce($dimension, 'branch') = 'tier' then e.tier_rank else 0 end
             as group_order
-    from first_vip as f
-    join vip_months as v
-        on v.client_id = f.client_id and v.month_index = f.cohort_index
-    left join clients as c on c.client_id = f.client_id
-    where $branch_id is null or list_contains($branch_id, v.branch_id)
+    from tier_entries as e
+    join tiers as t on t.tier_rank = e.tier_rank
+    left join clients as c on c.client_id = e.client_id
+    where e.min_rank = $vip_rank
+      and ($branch_id is null or list_contains($branch_id, e.branch_id))
 ),
 
 groups as (

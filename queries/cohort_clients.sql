@@ -26,31 +26,18 @@
 --   is_retained  Whether the client counts as retained at k.
 --   aum_at_k     AUM in cohort month + k, RMB; empty when not present then.
 --   tier_at_k    Tier code in cohort month + k; empty when not present then.
-with vip_months as (
-    select client_id, month_index, branch_id, aum
-    from snapshots
-    where present and tier_rank >= $vip_rank
-),
-
-months as (
+with months as (
     select distinct month, month_index
     from snapshots
 ),
 
-first_vip as (
-    select client_id, min(month_index) as cohort_index
-    from vip_months
-    group by client_id
-),
-
+-- tier_entries holds each client's first month at the VIP rank or above (built at load)
 members as (
-    select f.client_id, f.cohort_index, v.branch_id, v.aum as cohort_aum
-    from first_vip as f
-    join vip_months as v
-        on v.client_id = f.client_id and v.month_index = f.cohort_index
-    join months as cm on cm.month_index = f.cohort_index
-    where cm.month = $cohort_month
-      and ($branch_id is null or list_contains($branch_id, v.branch_id))
+    select client_id, month_index as cohort_index, branch_id, aum as cohort_aum
+    from tier_entries
+    where min_rank = $vip_rank
+      and month = $cohort_month
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 -- The members' rows k months on (only when that month is in the data: a triangle cell).

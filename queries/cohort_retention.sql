@@ -20,14 +20,8 @@
 --                       default present at VIP tier).
 --   retention_rate      retained / cohort_size.
 --   aum_retention_rate  AUM of the retained at k / the cohort's AUM at k = 0 (empty if that is 0).
-with vip_months as (
-    select client_id, month_index, branch_id, aum
-    from snapshots
-    where present and tier_rank >= $vip_rank
-),
-
--- The month rows in which a client counts as retained, per churn definition.
-kept_months as (
+with kept_months as (
+    -- the month rows in which a client counts as retained, per churn definition
     select client_id, month_index, aum
     from snapshots
     where present
@@ -44,18 +38,12 @@ months as (
     from snapshots
 ),
 
-first_vip as (
-    select client_id, min(month_index) as cohort_index
-    from vip_months
-    group by client_id
-),
-
+-- tier_entries holds each client's first month at the VIP rank or above (built at load)
 members as (
-    select f.client_id, f.cohort_index, v.aum as cohort_aum
-    from first_vip as f
-    join vip_months as v
-        on v.client_id = f.client_id and v.month_index = f.cohort_index
-    where $branch_id is null or list_contains($branch_id, v.branch_id)
+    select client_id, month_index as cohort_index, aum as cohort_aum
+    from tier_entries
+    where min_rank = $vip_rank
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 cohorts as (

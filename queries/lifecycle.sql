@@ -5,9 +5,9 @@
 -- Grain: one row per month in the data, zeros included; new + retained + resurrected = the
 --   clients present in M.
 -- Parameters:
---   branch_id  textlist, optional  Branches, by the client's branch in M (for churned, its branch in
---              M-1); every branch when empty. A client that moves branch is retained in the new
---              branch and not churned from the old one.
+--   branch_id  textlist, optional  Branches, by the client's branch in M (for churned, its
+--              branch in M-1); every branch when empty. A client that moves branch is retained
+--              in the new branch and not churned from the old one.
 -- Columns:
 --   month        The month M, YYYY-MM.
 --   new          Present in M, never present in an earlier month.
@@ -19,62 +19,52 @@ with months as (
     from snapshots
 ),
 
+-- prev_tier_rank / next_tier_rank: the tier in M-1 / M+1, empty when not present then
 presence as (
-    select client_id, month_index, branch_id
+    select month_index, prev_tier_rank, next_tier_rank
     from snapshots
     where present
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
-first_seen as (
-    select client_id, min(month_index) as first_index
-    from presence
-    group by client_id
+-- New in M: the client's first month present at all (tier_entries at rank 0, built at load),
+-- counted where the client was that month, like every other state
+firsts as (
+    select month_index, count(*) as new
+    from tier_entries
+    where min_rank = 0
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+    group by month_index
 ),
 
-states as (
+present_counts as (
     select
-        p.month_index,
-        case when p.month_index = f.first_index then 'new'
-             when prev.client_id is not null then 'retained'
-             else 'resurrected'
-        end as state
-    from presence as p
-    join first_seen as f on f.client_id = p.client_id
-    left join presence as prev
-        on prev.client_id = p.client_id and prev.month_index = p.month_index - 1
-    where $branch_id is null or list_contains($branch_id, p.branch_id)
+        month_index,
+        count(*) as present,
+        cast(sum(case when prev_tier_rank is not null then 1 else 0 end) as bigint) as retained
+    from presence
+    group by month_index
 ),
 
 -- Churned in M, keyed by M: present in M-1 (in the branch filter there), not present in M.
 churns as (
-    select p.month_index + 1 as month_index, count(*) as churned
-    from presence as p
-    left join presence as nxt
-        on nxt.client_id = p.client_id and nxt.month_index = p.month_index + 1
-    where nxt.client_id is null
-      and ($branch_id is null or list_contains($branch_id, p.branch_id))
-    group by p.month_index + 1
-),
-
-state_counts as (
-    select
-        month_index,
-        cast(sum(case when state = 'new' then 1 else 0 end) as bigint) as new,
-        cast(sum(case when state = 'retained' then 1 else 0 end) as bigint) as retained,
-        cast(sum(case when state = 'resurrected' then 1 else 0 end) as bigint) as resurrected
-    from states
-    group by month_index
+    select month_index + 1 as month_index, count(*) as churned
+    from presence
+    where next_tier_rank is null
+    group by month_index + 1
 ),
 
 final as (
     select
         m.month,
-        coalesce(s.new, 0) as new,
-        coalesce(s.retained, 0) as retained,
-        coalesce(s.resurrected, 0) as resurrected,
+        coalesce(f.new, 0) as new,
+        coalesce(p.retained, 0) as retained,
+        -- present, but neither first seen now nor present last month: back after a gap
+        coalesce(p.present, 0) - coalesce(p.retained, 0) - coalesce(f.new, 0) as resurrected,
         coalesce(c.churned, 0) as churned
     from months as m
-    left join state_counts as s on s.month_index = m.month_index
+    left join present_counts as p on p.month_index = m.month_index
+    left join firsts as f on f.month_index = m.month_index
     left join churns as c on c.month_index = m.month_index
     order by m.month
 )

@@ -18,16 +18,13 @@ with months as (
     from snapshots
 ),
 
-present as (
-    select client_id, month_index, branch_id, aum, tier_rank
+-- prev_tier_rank is the tier the month before (empty when not present then): a move needs
+-- both months, and belongs to the branch the client is in this month
+in_filter as (
+    select month_index, aum, tier_rank, prev_tier_rank
     from snapshots
     where present
-),
-
-in_filter as (
-    select *
-    from present
-    where $branch_id is null or list_contains($branch_id, branch_id)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 totals as (
@@ -35,23 +32,11 @@ totals as (
         month_index,
         count(*) as clients,
         sum(aum) as total_aum,
-        cast(sum(case when tier_rank >= $vip_rank then 1 else 0 end) as bigint) as vip_clients
+        cast(sum(case when tier_rank >= $vip_rank then 1 else 0 end) as bigint) as vip_clients,
+        cast(sum(case when tier_rank > prev_tier_rank then 1 else 0 end) as bigint) as upgrades,
+        cast(sum(case when tier_rank < prev_tier_rank then 1 else 0 end) as bigint) as downgrades
     from in_filter
     group by month_index
-),
-
--- a move belongs to the branch the client is in this month
-moves as (
-    select
-        cur.month_index,
-        cast(sum(case when cur.tier_rank > prev.tier_rank then 1 else 0 end) as bigint)
-            as upgrades,
-        cast(sum(case when cur.tier_rank < prev.tier_rank then 1 else 0 end) as bigint)
-            as downgrades
-    from in_filter as cur
-    join present as prev
-        on prev.client_id = cur.client_id and prev.month_index = cur.month_index - 1
-    group by cur.month_index
 ),
 
 final as (
@@ -60,12 +45,11 @@ final as (
         coalesce(t.clients, 0) as clients,
         coalesce(t.total_aum, 0) as total_aum,
         coalesce(t.vip_clients, 0) as vip_clients,
-        coalesce(mv.upgrades, 0) as upgrades,
-        coalesce(mv.downgrades, 0) as downgrades,
-        coalesce(mv.upgrades, 0) - coalesce(mv.downgrades, 0) as net_upgrades
+        coalesce(t.upgrades, 0) as upgrades,
+        coalesce(t.downgrades, 0) as downgrades,
+        coalesce(t.upgrades, 0) - coalesce(t.downgrades, 0) as net_upgrades
     from months as m
     left join totals as t on t.month_index = m.month_index
-    left join moves as mv on mv.month_index = m.month_index
     order by m.month
 )
 

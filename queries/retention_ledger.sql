@@ -1,11 +1,12 @@
--- Purpose: The retention ledger (挽留台帐, DOMAIN.md "Retention"): every retention case opened in
---   the period, with the client's name, for browsing and export.
+-- Purpose: The retention ledger (挽留台帐, DOMAIN.md "Retention"): every retention case opened
+--   in the period, with the client's name, for browsing and export.
 -- Grain: one row per retention case, newest opened first.
 -- Parameters:
 --   from_date  date, optional    First opened_on day counted (inclusive); open-ended when empty.
 --   to_date    date, optional    Last opened_on day counted (inclusive); open-ended when empty.
 --   branch_id  textlist, optional  Branches of the case; every branch when empty.
---   outcome    text, optional    Only cases with this outcome (retained, lost, pending); all when empty.
+--   outcome    text, optional    Only cases with this outcome (retained, lost, pending); all
+--              when empty.
 -- Columns:
 --   case_id           Case.
 --   client_id         Client.

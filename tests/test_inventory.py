@@ -8,14 +8,14 @@ import sqlglot
 from sqlglot import exp
 
 from tierflow import contract
+from tierflow.lake import SNAPSHOTS, TABLE_FILES
 from tierflow.queries import catalog
 from tierflow.settings import documented_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
-LOGICAL_TABLES = {"snapshots", "clients", "branches", "managers", "tiers", "retention_cases",
-                  "warnings", "maturities"}
+LOGICAL_TABLES = {*TABLE_FILES, SNAPSHOTS}
 QUERIES = sorted(catalog())
 
 

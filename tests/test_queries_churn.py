@@ -162,6 +162,10 @@ def test_cohort_retention_aum_floor(runner):
         ("2024-01", 2, 3, 1, round(1 / 3, 9), round(70_000 / JAN_AUM, 9)),
         ("2024-01", 3, 3, 1, round(1 / 3, 9), round(80_000 / JAN_AUM, 9)),
     ]
+    # Floor 500: C's 500 in Apr is exactly on the floor, which counts as retained.
+    at_500 = runner.run("cohort_retention", {"churn_definition": "aum_floor",
+                                             "churn_aum_floor": 500})
+    assert rows(at_500)[6] == ("2024-02", 2, 1, 1, 1.0, 0.005)
 
 
 # -- cohort_breakdown ---------------------------------------------------------------------------

@@ -132,3 +132,18 @@ def test_client_history_and_cases(runner):
     cases = runner.run("client_cases", {"client_id": "C01"})
     assert cases["case_id"].tolist() == ["K1", "K2", "K3", "K4", "K5"]  # same opened_on: by id
     assert rows(cases[["outcome", "aum_at_stake"]])[2:4] == [("pending", 70_000.0), ("retained", None)]
+
+
+@pytest.mark.parametrize("month", ["2024-02", "2024-03"])
+def test_branch_league_churn_and_success_agree_with_their_own_queries(runner, month):
+    league = runner.run("branch_league", {"month": month}).set_index("branch_id")
+    for branch in league.index:
+        churn = runner.run("churn_monthly", {"branch_id": [branch],
+                                             "churn_definition": "vip_to_mass"})
+        churn = churn.set_index("month").loc[month]
+        assert league.loc[branch, "vip_at_risk"] == churn["at_risk"]
+        assert league.loc[branch, "vip_churned"] == churn["churned"]
+        success = runner.run("retention_success", {"branch_id": [branch],
+                                                   "from_date": "2023-04-01",
+                                                   "to_date": f"{month}-28"})
+        assert league.loc[branch, "closed_cases_12m"] == success["closed_cases"].sum()

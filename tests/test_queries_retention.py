@@ -5,25 +5,40 @@ retention_ledger.
 
 Clients and month-end AUM ("-" = no row; Q closes in May):
 
-    client  branch  2024-01  2024-02  2024-03  2024-04  2024-05     2024-06
-    P       B1      300,000  100,000  280,000  290,000  310,000     320,000
-    Q       B1      150,000  120,000   60,000   20,000  closed (0)  -
-    R       B2       50,000   45,000   40,000   60,000   30,000      55,000
-    S       B2       80,000   90,000   70,000   20,000   10,000     -
+    client  branch  2024-01  2024-02  2024-03  2024-04  2024-05         2024-06
+    P       B1      300,000  100,000  280,000  290,000  310,000         320,000
+    Q       B1      150,000  120,000   60,000   20,000  closed (5,000)  -
+    R       B2       50,000   45,000   40,000   60,000   30,000          55,000
+    S       B2       80,000   90,000   70,000   20,000   10,000         -
+
+Q's closed row still carries 5,000: a client not present counts as 0 all the same.
 
 Retention cases ("" = missing; days = first contact - opened):
 
-    case client branch opened      contact     days outcome   closed      role / type / channel / reason / measure                 stake    kept
-    K1   P      B1     2024-02-05  2024-02-05   0   retained  2024-02-29  wealth_manager aum_outflow phone rate rate_concession        300,000  250,000
-    K2   Q      B1     2024-02-29  2024-03-01   1   lost      2024-03-01  lobby_manager account_transfer in_branch commission fee_cut 100,000        0
-    K3   R      B2     2024-03-10  2024-03-13   3   retained  2024-03-31  client_manager aum_outflow phone competitor product_offer      ""       ""
-    K4   S      B2     2024-03-31  2024-04-07   7   lost      2024-04-20  central_desk loan_prepayment "" market none                  50,000       ""
-    K5   P      B1     2024-04-01  ""          none pending   ""          wealth_manager aum_outflow phone rate service                  80,000       ""
-    K6   R      B2     2024-04-15  2024-04-23   8   retained  2024-05-02  wealth_manager card_cancellation advisor rate gift             20,000   20,000
-    K7   Q      B2     2024-01-10  2024-01-30  20   lost      2024-02-01  central_desk aum_outflow sms service none                    40,000       ""
+    case client branch opened      contact     days  outcome   closed      stake    kept
+    K1   P      B1     2024-02-05  2024-02-05   0    retained  2024-02-29  300,000  250,000
+    K2   Q      B1     2024-02-29  2024-03-01   1    lost      2024-03-01  100,000        0
+    K3   R      B2     2024-03-10  2024-03-13   3    retained  2024-03-31       ""       ""
+    K4   S      B2     2024-03-31  2024-04-07   7    lost      2024-04-20   50,000       ""
+    K5   P      B1     2024-04-01  ""          none  pending   ""           80,000       ""
+    K6   R      B2     2024-04-15  2024-04-23   8    retained  2024-05-02   20,000   20,000
+    K7   Q      B2     2024-01-10  2024-01-30  20    lost      2024-02-01   40,000       ""
+    K8   P      B1     2024-05-06  ""          none  retained  2024-05-20       ""       ""
+
+    case handler role    case type          channel    reason      measure          warning
+    K1   H1 wealth_manager aum_outflow      phone      rate        rate_concession  W1
+    K2   H2 lobby_manager  account_transfer in_branch  commission  fee_cut          W2
+    K3   H3 client_manager aum_outflow      phone      competitor  product_offer    W3
+    K4   H4 central_desk   loan_prepayment  ""         market      none             ""
+    K5   H1 wealth_manager aum_outflow      phone      rate        service          ""
+    K6   H5 wealth_manager card_cancellation advisor   rate        gift             ""
+    K7   H4 central_desk   aum_outflow      sms        service     none             ""
+    K8   H6 client_manager aum_outflow      visit      relocation  service          ""
 
 K7 is a B1 client handled by B2's central desk (the case's branch counts for cases, the
 client's branch for warnings). Cases open and close on month boundaries (K1, K2, K3, K4, K7).
+K8 is retained with no first contact recorded: the funnel's retained stage counts only
+contacted cases.
 
 Warnings: W0 R 2024-01-31, W1 P 2024-02-03, W2 Q 2024-02-28, W3 R 2024-03-09,
 W4 S 2024-04-30 (no case answers W0 or W4).
@@ -42,12 +57,12 @@ CLIENTS = [client("P", "B1"), client("Q", "B1"), client("R", "B2"), client("S", 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
 AUM = {  # None: no row; "closed": a closed row
     "P": ["300000", "100000", "280000", "290000", "310000", "320000"],
-    "Q": ["150000", "120000", "60000", "20000", "closed", None],
+    "Q": ["150000", "120000", "60000", "20000", "closed", None],  # closed with 5,000 left
     "R": ["50000", "45000", "40000", "60000", "30000", "55000"],
     "S": ["80000", "90000", "70000", "20000", "10000", None],
 }
 SNAPSHOTS = [
-    snap(month, cid, "0", status="closed") if aum == "closed" else snap(month, cid, aum)
+    snap(month, cid, "5000", status="closed") if aum == "closed" else snap(month, cid, aum)
     for cid, amounts in AUM.items() for month, aum in zip(MONTHS, amounts) if aum is not None
 ]
 CASE_COLUMNS = ["case_id", "client_id", "branch_id", "opened_on", "first_contact_on", "outcome",
@@ -69,6 +84,8 @@ CASES = [dict(zip(CASE_COLUMNS, values)) for values in [
      "wealth_manager", "card_cancellation", "advisor", "rate", "gift", "20000", "20000", ""),
     ("K7", "Q", "B2", "2024-01-10", "2024-01-30", "lost", "2024-02-01", "H4", "central_desk",
      "aum_outflow", "sms", "service", "none", "40000", "", ""),
+    ("K8", "P", "B1", "2024-05-06", "", "retained", "2024-05-20", "H6", "client_manager",
+     "aum_outflow", "visit", "relocation", "service", "", "", ""),
 ]]
 WARNINGS = [
     {"warning_id": w, "client_id": c, "raised_on": d, "rule": r}
@@ -97,7 +114,7 @@ def runner(tmp_path_factory):
 
 # -- retention_by_dimension -----------------------------------------------------------------------
 # Closed cases (K5 pending is left out everywhere): K1 ret 300,000/250,000; K2 lost 100,000/0;
-# K3 ret -/-; K4 lost 50,000/-; K6 ret 20,000/20,000; K7 lost 40,000/-.
+# K3 ret -/-; K4 lost 50,000/-; K6 ret 20,000/20,000; K7 lost 40,000/-; K8 ret -/-.
 
 def test_retention_by_channel_with_unknown(runner):
     out = runner.run("retention_by_dimension", {"dimension": "channel"})
@@ -110,6 +127,7 @@ def test_retention_by_channel_with_unknown(runner):
         ("in_branch", 1, 0, 1, 0.0, 100_000.0, 0.0, 0.0),            # K2
         ("sms", 1, 0, 1, 0.0, 40_000.0, 0.0, 0.0),                   # K7 (kept missing: 0)
         ("unknown", 1, 0, 1, 0.0, 50_000.0, 0.0, 0.0),               # K4 has no channel
+        ("visit", 1, 1, 0, 1.0, 0.0, 0.0, None),                     # K8
     ]
 
 
@@ -120,6 +138,7 @@ def test_retention_by_reason_leaves_out_pending(runner):
         ("commission", 1, 0, 1, 0.0, 100_000.0, 0.0, 0.0),
         ("competitor", 1, 1, 0, 1.0, 0.0, 0.0, None),   # K3: nothing at stake, rate empty
         ("market", 1, 0, 1, 0.0, 50_000.0, 0.0, 0.0),
+        ("relocation", 1, 1, 0, 1.0, 0.0, 0.0, None),   # K8
         ("service", 1, 0, 1, 0.0, 40_000.0, 0.0, 0.0),
     ]
 
@@ -131,6 +150,7 @@ def test_retention_by_measure(runner):
         ("gift", 1, 1, 0, 1.0, 20_000.0, 20_000.0, 1.0),
         ("product_offer", 1, 1, 0, 1.0, 0.0, 0.0, None),
         ("rate_concession", 1, 1, 0, 1.0, 300_000.0, 250_000.0, round(250_000 / 300_000, 9)),
+        ("service", 1, 1, 0, 1.0, 0.0, 0.0, None),                   # K8 (K5 is pending)
     ]
 
 
@@ -156,8 +176,8 @@ def test_retention_by_closed_month(runner):
     assert rows(runner.run("retention_by_dimension", {"dimension": "closed_month"})) == [
         ("2024-02", 2, 1, 1, 0.5, 340_000.0, 250_000.0, round(250_000 / 340_000, 9)),  # K1 K7
         ("2024-03", 2, 1, 1, 0.5, 100_000.0, 0.0, 0.0),             # K2 (Mar 1), K3 (Mar 31)
-        ("2024-04", 1, 0, 1, 0.0, 50_000.0, 0.0, 0.0),              # K4
-        ("2024-05", 1, 1, 0, 1.0, 20_000.0, 20_000.0, 1.0),         # K6
+        ("2024-05", 2, 2, 0, 1.0, 20_000.0, 20_000.0, 1.0),         # K6, K8
+        ("2024-04", 1, 0, 1, 0.0, 50_000.0, 0.0, 0.0),              # K4: fewer cases, last
     ]
 
 
@@ -179,9 +199,9 @@ def test_retention_funnel_all_time(runner):
     assert list(out.columns) == ["stage", "stage_order", "cases"]
     assert rows(out) == [
         ("warnings", 1, 5),       # W0..W4, with or without a case
-        ("cases_opened", 2, 7),   # K1..K7
-        ("contacted", 3, 6),      # all but K5
-        ("retained", 4, 3),       # K1 K3 K6
+        ("cases_opened", 2, 8),   # K1..K8
+        ("contacted", 3, 6),      # all but K5 and K8
+        ("retained", 4, 3),       # K1 K3 K6 (K8 is retained but was never contacted)
     ]
 
 
@@ -192,6 +212,10 @@ def test_retention_funnel_in_a_period(runner):
         ("contacted", 3, 4),      # K4's first contact (Apr 7) is after the period: still counts
         ("retained", 4, 2),       # K1 K3
     ]
+    # Both ends inclusive: W1 is raised on Feb 3, W3 on Mar 9; K1 and K2 opened between.
+    assert rows(runner.run("retention_funnel", {"from_date": "2024-02-03",
+                                                "to_date": "2024-03-09"})) == [
+        ("warnings", 1, 3), ("cases_opened", 2, 2), ("contacted", 3, 2), ("retained", 4, 1)]
 
 
 def test_retention_funnel_by_branch(runner):
@@ -203,8 +227,8 @@ def test_retention_funnel_by_branch(runner):
     ]
     assert rows(runner.run("retention_funnel", {"branch_id": "B1"})) == [
         ("warnings", 1, 2),       # W1 W2
-        ("cases_opened", 2, 3),   # K1 K2 K5
-        ("contacted", 3, 2),      # K5 never contacted
+        ("cases_opened", 2, 4),   # K1 K2 K5 K8
+        ("contacted", 3, 2),      # K5 and K8 never contacted
         ("retained", 4, 1),       # K1
     ]
 
@@ -227,18 +251,18 @@ def test_contact_delay_all_time(runner):
     out = runner.run("contact_delay")
     assert list(out.columns) == ["bucket", "bucket_order", "cases"]
     # K1 0 days; K2 1 (Feb 29 -> Mar 1); K3 3; K4 7 (Mar 31 -> Apr 7, top of 4-7);
-    # K6 8 (bottom of 8-14); K7 20; K5 no contact. Nobody at 2 days: zero row kept.
+    # K6 8 (bottom of 8-14); K7 20; K5 and K8 no contact. Nobody at 2 days: zero row kept.
     assert rows(out) == [("0", 1, 1), ("1", 2, 1), ("2", 3, 0), ("3", 4, 1), ("4-7", 5, 1),
-                         ("8-14", 6, 1), ("15+", 7, 1), ("none", 8, 1)]
+                         ("8-14", 6, 1), ("15+", 7, 1), ("none", 8, 2)]
 
 
 def test_contact_delay_period_branch_and_empty(runner):
     # opened Feb 1 .. Mar 31: K1 K2 K3 K4
     assert rows(runner.run("contact_delay", FEB_MAR)) == delay({"0": 1, "1": 1, "3": 1,
                                                                 "4-7": 1})
-    # B1 cases: K1 K2 K5
+    # B1 cases: K1 K2 K5 K8
     assert rows(runner.run("contact_delay", {"branch_id": "B1"})) == delay({"0": 1, "1": 1,
-                                                                          "none": 1})
+                                                                          "none": 2})
     assert rows(runner.run("contact_delay", EMPTY)) == delay({})
 
 
@@ -248,18 +272,20 @@ def test_contact_delay_period_branch_and_empty(runner):
 #   K1 P  before Jan 300,000   +1 Mar 280,000   +3 May 310,000
 #   K3 R  before Feb  45,000   +1 Apr  60,000   +3 Jun  55,000
 #   K6 R  before Mar  40,000   +1 Jun  55,000   +3 Aug       0
+#   K8 P  before Apr 290,000   +1 Jun 320,000   +3 Aug       0
 #   K2 Q  before Jan 150,000   +1 Apr  20,000   +3 Jun       0 (no row)
 #   K4 S  before Feb  90,000   +1 May  10,000   +3 Jul       0
-#   K7 Q  before 2023-12    0  +1 Mar  60,000   +3 May       0 (closed)
+#   K7 Q  before 2023-12    0  +1 Mar  60,000   +3 May       0 (closed, though 5,000 left)
 
 def test_post_case_aum_all_time(runner):
     out = runner.run("post_case_aum")
     assert list(out.columns) == ["outcome", "cases", "aum_before", "aum_after_1m",
                                  "aum_after_3m", "ratio_1m", "ratio_3m"]
     assert rows(out) == [
-        # 300,000 + 45,000 + 40,000; 280,000 + 60,000 + 55,000; 310,000 + 55,000 + 0
-        ("retained", 3, 385_000.0, 395_000.0, 365_000.0,
-         round(395_000 / 385_000, 9), round(365_000 / 385_000, 9)),
+        # 300,000 + 45,000 + 40,000 + 290,000; 280,000 + 60,000 + 55,000 + 320,000;
+        # 310,000 + 55,000 + 0 + 0
+        ("retained", 4, 675_000.0, 715_000.0, 365_000.0,
+         round(715_000 / 675_000, 9), round(365_000 / 675_000, 9)),
         # 150,000 + 90,000 + 0; 20,000 + 10,000 + 60,000; 0
         ("lost", 3, 240_000.0, 90_000.0, 0.0, 0.375, 0.0),
     ]
@@ -308,7 +334,7 @@ K6 = ("K6", "R", "B2", D(2024, 4, 15), "retained", D(2024, 5, 2), D(2024, 4, 23)
 def test_retention_ledger_all_newest_first(runner):
     out = runner.run("retention_ledger")
     assert list(out.columns) == LEDGER_COLUMNS
-    assert list(out["case_id"]) == ["K6", "K5", "K4", "K3", "K2", "K1", "K7"]
+    assert list(out["case_id"]) == ["K8", "K6", "K5", "K4", "K3", "K2", "K1", "K7"]
 
 
 def test_retention_ledger_period_rows(runner):

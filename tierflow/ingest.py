@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tierflow import contract
+from tierflow import contract, history
 from tierflow.contract import Column, Table
 from tierflow.lake import Lake
 from tierflow.settings import TIER_CODES, Settings
@@ -434,6 +434,7 @@ def derive_snapshot_columns(df: pl.DataFrame, clients: pl.DataFrame,
 
 
 def snapshot_schema() -> pl.Schema:
+    """Snapshot rows as stored: contract columns, then load-time and history columns."""
     cols = {"month": pl.String}
     types = {contract.ID: pl.String, contract.TEXT: pl.String, contract.MONEY: MONEY_TYPE,
              contract.COUNT: pl.Int64, contract.DATE: pl.Date, contract.ENUM: pl.String}
@@ -441,6 +442,7 @@ def snapshot_schema() -> pl.Schema:
         if col.name != "snapshot_month":
             cols[col.name] = types[col.kind]
     cols.update(SNAPSHOT_DERIVED)
+    cols.update(history.NEIGHBOUR_COLUMNS)
     return pl.Schema(cols)
 
 
@@ -613,15 +615,18 @@ class MonthStaging:
 def _write_snapshots(writer, staging: MonthStaging, settings: Settings,
                      rederive: bool) -> tuple[list[str], int, list[pl.DataFrame]]:
     """Write each delivered month whole (replacing that month); other months are linked,
-    or derived again when the tier settings changed since they were written.
-    Returns the months written, the rows loaded and the duplicate rows set aside."""
+    or derived again when the tier settings changed since they were written; then the
+    history columns and tier entries (tierflow/history.py).
+    Returns the months delivered, the rows loaded and the duplicate rows set aside."""
     schema = snapshot_schema()
     writer.write_empty_snapshots(schema)
     clients = pl.read_parquet(writer.dir / "clients.parquet")
     months, loaded, dups = staging.months(), 0, []
+    written = list(months)
 
     def write(month: str, rows: pl.DataFrame) -> None:
-        rows = derive_snapshot_columns(rows, clients, settings)
+        rows = derive_snapshot_columns(rows, clients, settings).with_columns(
+            pl.lit(None, dtype).alias(name) for name, dtype in history.NEIGHBOUR_COLUMNS.items())
         rows = rows.select(schema.names()).cast(dict(schema))
         writer.write_month(month, rows.sort("branch_id", "client_id"))
 
@@ -634,5 +639,11 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings,
     if rederive and writer.base_dir is not None:
         for path in sorted((writer.base_dir / "snapshots").glob("*.parquet")):
             if path.stem not in months and path.stem != "empty":
-                write(path.stem, pl.read_parquet(path).drop(*SNAPSHOT_DERIVED))
+                stored = pl.read_parquet(path)
+                write(path.stem, stored.drop(*SNAPSHOT_DERIVED, *history.NEIGHBOUR_COLUMNS,
+                                             strict=False))
+                written.append(path.stem)
+    files = history.MonthFiles(writer.dir, writer.base_dir)
+    history.link_neighbours(files, written, writer.write_month)
+    writer.write_table("tier_entries", history.tier_entries(files))
     return months, loaded, dups

@@ -7,6 +7,7 @@ Layout under ``<data dir>/lake/``::
         manifest.json        what is in it and every load that led to it
         branches.parquet  managers.parquet  clients.parquet  tiers.parquet
         retention_cases.parquet  warnings.parquet  maturities.parquet
+        tier_entries.parquet  first month per client at each tier rank (tierflow/history.py)
         snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
         load/report.json  load/set_aside.csv   the report of the load that made it
 
@@ -34,7 +35,7 @@ ROW_GROUP_SIZE = 1_000_000
 
 # Logical tables every version holds; queries name these, never files.
 TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
-               "maturities")
+               "maturities", "tier_entries")
 SNAPSHOTS = "snapshots"
 
 

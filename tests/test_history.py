@@ -1,0 +1,71 @@
+"""History columns derived at load: neighbour months on each snapshot row, and tier entries;
+both right after a month in the middle is replaced."""
+
+import polars as pl
+import pytest
+
+from conftest import BRANCHES, snap, write_delivery
+from test_queries import CLIENTS, SNAPSHOTS
+from tierflow.ingest import ingest
+from tierflow.lake import Lake
+from tierflow.settings import Settings
+
+
+def neighbours(data_dir, client_id):
+    lake = Lake(data_dir)
+    files = lake.table_files(lake.current_version())["snapshots"]
+    rows = pl.concat([pl.read_parquet(f) for f in files]).filter(pl.col("client_id") == client_id)
+    return [(m, p, None if pa is None else float(pa), n, None if na is None else float(na))
+            for m, p, pa, n, na in rows.sort("month").select(
+                "month", "prev_tier_rank", "prev_aum", "next_tier_rank", "next_aum").rows()]
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    delivery = write_delivery(tmp_path / "d1", {"branches": BRANCHES, "clients": CLIENTS,
+                                                "snapshots": SNAPSHOTS})
+    ingest(delivery, tmp_path / "data", Settings())
+    return tmp_path / "data"
+
+
+def test_neighbour_columns(data_dir):
+    assert neighbours(data_dir, "C01") == [
+        ("2024-01", None, None, 0, 49_999.99),      # no December in the data
+        ("2024-02", 1, 50_000.0, 1, 50_000.0),
+        ("2024-03", 0, 49_999.99, None, None),      # no April
+    ]
+    # C03 is closed in February: January sees no next month, the closed row no neighbours
+    assert neighbours(data_dir, "C03") == [("2024-01", None, None, None, None),
+                                           ("2024-02", None, None, None, None)]
+    # C06 is absent in February
+    assert neighbours(data_dir, "C06") == [("2024-01", None, None, None, None),
+                                           ("2024-03", None, None, None, None)]
+
+
+def test_tier_entries(data_dir):
+    entries = Lake(data_dir).read_table("tier_entries")
+    def of(client):
+        return [(r, m, b, float(a)) for r, m, b, a in entries.filter(
+            pl.col("client_id") == client).sort("min_rank").select(
+            "min_rank", "month", "branch_id", "aum").rows()]
+    assert of("C02") == [(0, "2024-01", "B1", 49_999.99), (1, "2024-02", "B1", 50_000.0)]
+    assert of("C04") == [(0, "2024-02", "B1", 600_000.0), (1, "2024-02", "B1", 600_000.0),
+                         (2, "2024-02", "B1", 600_000.0)]
+    assert [r for r, *_ in of("C05")] == [0, 1, 2, 3, 4]
+
+
+def test_replacing_a_month_updates_its_neighbours(data_dir, tmp_path):
+    feb = [s for s in SNAPSHOTS if s["snapshot_month"] == "2024-02"]
+    feb.append(snap("2024-02", "C06", "2000"))  # C06 now present in February
+    ingest(write_delivery(tmp_path / "d2", {"snapshots": feb}), data_dir, Settings())
+    assert neighbours(data_dir, "C06") == [
+        ("2024-01", None, None, 0, 2_000.0),
+        ("2024-02", 0, 1_000.0, 0, 1_500.0),
+        ("2024-03", 0, 2_000.0, None, None),
+    ]
+    # and an early entry moves when the month that made it is replaced
+    jan = [s for s in SNAPSHOTS if s["snapshot_month"] == "2024-01" and s["client_id"] != "C01"]
+    ingest(write_delivery(tmp_path / "d3", {"snapshots": jan}), data_dir, Settings())
+    entries = Lake(data_dir).read_table("tier_entries").filter(pl.col("client_id") == "C01")
+    assert entries.sort("min_rank").select("min_rank", "month").rows() == [
+        (0, "2024-02"), (1, "2024-03")]
