@@ -52,9 +52,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _load(delivery: Path | None, data_dir: Path, by: str):
     settings = load_settings(data_dir)
-    files = len(list(delivery.iterdir())) if delivery else 0
-    with _progress(files, "loading") as bar:
-        return ingest(delivery, data_dir, settings, by=by, progress=bar.update)
+    with _progress(0, "loading") as bar:
+        return ingest(delivery, data_dir, settings, by=by, progress=bar)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -63,11 +63,14 @@ class MonthFiles:
             "present").drop("present")
 
 
-def link_neighbours(files: MonthFiles, written: list[str], write_month) -> None:
-    """Fill the neighbour columns of the written months and of the months beside them."""
+def link_neighbours(files: MonthFiles, written: list[str], write_month,
+                    tick=lambda: None) -> int:
+    """Fill the neighbour columns of the written months and of the months beside them;
+    return how many months were rewritten."""
     months = set(files.months())
     todo = sorted({month_of(month_index(m) + d) for m in written for d in (-1, 0, 1)} & months)
     for month in todo:
+        tick()
         index = month_index(month)
         rows = pl.read_parquet(files.path(month)).drop(*NEIGHBOUR_COLUMNS, strict=False)
         for side, other in (("prev", month_of(index - 1)), ("next", month_of(index + 1))):
@@ -79,18 +82,20 @@ def link_neighbours(files: MonthFiles, written: list[str], write_month) -> None:
             else:
                 rows = rows.join(near.rename({"tier_rank": f"{side}_tier_rank",
                                               "aum": f"{side}_aum"}),
-                                 on="client_id", how="left")
+                                 on="client_id", how="left", maintain_order="left")
         # A neighbour row only counts where this month's row is present too.
         rows = rows.with_columns(
             pl.when(pl.col("present")).then(pl.col(c)).otherwise(None).alias(c)
             for c in NEIGHBOUR_COLUMNS)
-        write_month(month, rows.sort("branch_id", "client_id"))
+        write_month(month, rows)  # still sorted by branch and client: the joins keep order
+    return len(todo)
 
 
-def tier_entries(files: MonthFiles) -> pl.DataFrame:
+def tier_entries(files: MonthFiles, tick=lambda: None) -> pl.DataFrame:
     """First month at each tier rank or above, per client, from every month in order."""
     entries = pl.DataFrame(schema=TIER_ENTRY_SCHEMA)
     for month in files.months():
+        tick()
         rows = files.present(month, ["client_id", "month_index", "branch_id", "aum", "tier_rank"])
         candidates = pl.concat([
             rows.filter(pl.col("tier_rank") >= rank).select(

@@ -17,9 +17,9 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -462,8 +462,37 @@ def tiers_frame(settings: Settings) -> pl.DataFrame:
                "aum_below": MONEY_TYPE})
 
 
+class Progress(Protocol):
+    """What a load reports its steps to (a tqdm bar fits): the total grows as the load learns
+    how many months it will write."""
+    total: float | None
+
+    def update(self, n: float = 1) -> object: ...
+
+    def refresh(self) -> object: ...
+
+
+class _Steps:
+    """Counts a load's steps: one per file read, then per month written, linked and entered."""
+
+    def __init__(self, progress: Progress | None, files: int):
+        self.progress = progress
+        if progress is not None:
+            progress.total = files
+            progress.refresh()
+
+    def add(self, n: int) -> None:
+        if self.progress is not None:
+            self.progress.total = (self.progress.total or 0) + n
+            self.progress.refresh()
+
+    def tick(self, n: int = 1) -> None:
+        if self.progress is not None:
+            self.progress.update(n)
+
+
 def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str = "cli",
-           progress: Callable[[int], None] | None = None) -> LoadReport:
+           progress: Progress | None = None) -> LoadReport:
     """Load one delivery folder into a new lake version and return the report.
 
     With no delivery, the lake is rebuilt as it is: every month's tiers are derived again
@@ -491,7 +520,7 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
         report.version = lake.current_version()
         return report
 
-    tick = progress or (lambda n: None)
+    steps = _Steps(progress, sum(1 for f in report.files if f.table))
     rederive = lake.manifest().get("settings", settings.lake_fingerprint) \
         != settings.lake_fingerprint
     with lake.writer(by) as writer:
@@ -508,7 +537,7 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
                     df, fr.extra_columns = match_headers(df, table, fr.name)
                 except FileRejected as exc:
                     fr.status, fr.message = "rejected", str(exc)
-                    tick(1)
+                    steps.tick()
                     continue
                 fr.rows_in = df.height
                 df = df.with_columns(pl.lit(fr.name).alias(FILE))
@@ -519,10 +548,10 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
                     staging.add(good)
                 else:
                     frames.append(good)
-                tick(1)
+                steps.tick()
             if table is contract.SNAPSHOTS:
                 report.months, loaded, dups = _write_snapshots(writer, staging, settings,
-                                                               rederive)
+                                                               rederive, steps)
                 set_aside += dups
                 report.rows_loaded[table.name] = loaded
                 continue
@@ -612,8 +641,8 @@ class MonthStaging:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_snapshots(writer, staging: MonthStaging, settings: Settings,
-                     rederive: bool) -> tuple[list[str], int, list[pl.DataFrame]]:
+def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive: bool,
+                     steps: _Steps) -> tuple[list[str], int, list[pl.DataFrame]]:
     """Write each delivered month whole (replacing that month); other months are linked,
     or derived again when the tier settings changed since they were written; then the
     history columns and tier entries (tierflow/history.py).
@@ -624,7 +653,15 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings,
     months, loaded, dups = staging.months(), 0, []
     written = list(months)
 
+    rederived = [p for p in sorted((writer.base_dir / "snapshots").glob("*.parquet"))
+                 if p.stem not in months and p.stem != "empty"] \
+        if rederive and writer.base_dir is not None else []
+    every = set(months) | set(history.MonthFiles(writer.dir, writer.base_dir).months())
+    # steps: write each month delivered or rederived; link neighbours; tier entries (per month)
+    steps.add(len(months) + len(rederived) + 2 * len(every))
+
     def write(month: str, rows: pl.DataFrame) -> None:
+        steps.tick()
         rows = derive_snapshot_columns(rows, clients, settings).with_columns(
             pl.lit(None, dtype).alias(name) for name, dtype in history.NEIGHBOUR_COLUMNS.items())
         rows = rows.select(schema.names()).cast(dict(schema))
@@ -636,14 +673,13 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings,
         loaded += rows.height
         write(month, rows.drop(FILE, LINE).rename({"snapshot_month": "month"}))
     staging.remove()
-    if rederive and writer.base_dir is not None:
-        for path in sorted((writer.base_dir / "snapshots").glob("*.parquet")):
-            if path.stem not in months and path.stem != "empty":
-                stored = pl.read_parquet(path)
-                write(path.stem, stored.drop(*SNAPSHOT_DERIVED, *history.NEIGHBOUR_COLUMNS,
-                                             strict=False))
-                written.append(path.stem)
+    for path in rederived:
+        stored = pl.read_parquet(path)
+        write(path.stem, stored.drop(*SNAPSHOT_DERIVED, *history.NEIGHBOUR_COLUMNS,
+                                     strict=False))
+        written.append(path.stem)
     files = history.MonthFiles(writer.dir, writer.base_dir)
-    history.link_neighbours(files, written, writer.write_month)
-    writer.write_table("tier_entries", history.tier_entries(files))
+    linked = history.link_neighbours(files, written, writer.write_month, steps.tick)
+    steps.tick(len(every) - linked)  # months whose neighbours did not change
+    writer.write_table("tier_entries", history.tier_entries(files, steps.tick))
     return months, loaded, dups

@@ -44,7 +44,8 @@ class LakeMissing(RuntimeError):
 
 
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
-    df.write_parquet(path, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True)
+    df.write_parquet(path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP_SIZE,
+                     statistics=True)
 
 
 class Lake:
