@@ -1,6 +1,6 @@
 """Median time of every named query on a demo lake of a given size.
 
-    python bench/bench_queries.py --clients 200000 --months 36 [--repeat 7]
+    python bench/bench_queries.py --clients 200000 --months 36 [--repeat 7] [--data-dir DIR]
 
 The lake is generated once per size under bench/results/ and reused. Each query runs with the
 parameters a page would use (latest month, year-on-year transition, all branches and one
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tierflow.demo import generate_delivery  # noqa: E402
 from tierflow.ingest import ingest  # noqa: E402
 from tierflow.lake import Lake  # noqa: E402
-from tierflow.queries import QueryRunner  # noqa: E402
+from tierflow.queries import QueryRunner, catalog  # noqa: E402
 from tierflow.settings import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -41,40 +41,57 @@ def ensure_lake(clients: int, months: int, branches: int) -> Path:
 
 
 def cases(runner: QueryRunner) -> list[tuple[str, dict]]:
+    """Every named query with the parameters its page uses (all branches, then one)."""
     months = runner.lake.months()
     last, prev, year_ago = months[-1], months[-2], months[max(0, len(months) - 13)]
-    branch = runner.run("retention_success").sort_values("closed_cases")["branch_id"].iloc[-1]
-    return [
+    branch = [runner.run("retention_success").sort_values("closed_cases")["branch_id"].iloc[-1]]
+    client = runner.run("client_list", {"month": last})["client_id"].iloc[0]
+    cohort = runner.run("cohort_retention")["cohort_month"].iloc[0]
+    year = {"from_date": f"{year_ago}-01", "to_date": f"{last}-28"}
+    span = {"from_month": prev, "to_month": last}
+    listed = [
+        ("monthly_totals", {}), ("churn_monthly", {}), ("branch_league", {"month": last}),
+        ("branch_aum_trend", {}), ("retention_by_dimension", {"dimension": "closed_month"}),
+        ("tier_trend", {}), ("branch_tiers", {"month": last}),
+        ("tier_key_figures", {"month": last}), ("wealth_concentration", {"month": last}),
         ("tier_distribution", {"month": last}),
-        ("tier_distribution", {"month": last, "branch_id": branch}),
-        ("tier_transition", {"from_month": prev, "to_month": last}),
-        ("tier_transition", {"from_month": year_ago, "to_month": last, "branch_id": branch}),
-        ("cohort_retention", {}),
-        ("cohort_retention", {"branch_id": branch}),
-        ("retention_success", {}),
-        ("retention_success", {"branch_id": branch}),
+        ("tier_transition", span), ("tier_transition", {**span, "from_month": year_ago}),
+        ("aum_bridge", span), ("migration_by_group", {**span, "group_by": "manager"}),
+        ("transition_clients", {**span, "from_tier": "gold", "to_tier": "mass"}),
+        ("cohort_retention", {}), ("cohort_breakdown", {}), ("lifecycle", {}),
+        ("cohort_clients", {"cohort_month": cohort, "months_since": 3}),
+        ("retention_success", year), ("retention_funnel", year), ("contact_delay", year),
+        ("post_case_aum", year), ("retention_ledger", year),
+        ("client_list", {"month": last}), ("client_history", {"client_id": client}),
+        ("client_cases", {"client_id": client}), ("branches", {}), ("managers", {}),
     ]
-
-
+    missing = set(catalog()) - {name for name, _ in listed}
+    assert not missing, f"bench has no case for {missing}"
+    with_branch = [(n, {**p, "branch_id": branch}) for n, p in listed
+                   if any(q.name == "branch_id" for q in catalog()[n].parameters)]
+    return listed + with_branch
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200_000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--branches", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, help="measure this lake instead of a generated one")
     args = parser.parse_args()
 
-    runner = QueryRunner(ensure_lake(args.clients, args.months, args.branches))
-    print(f"\n{'query':<20} {'parameters':<46} {'cold ms':>9} {'median ms':>10} {'rows':>6}")
+    data_dir = args.data_dir or ensure_lake(args.clients, args.months, args.branches)
+    runner = QueryRunner(data_dir)
+    print(f"lake {data_dir}: {len(runner.lake.months())} months")
+    print(f"\n{'query':<24} {'parameters':<50} {'cold ms':>9} {'median ms':>10} {'rows':>7}")
     for name, params in cases(runner):
         timings = []
         for _ in range(args.repeat + 1):
             started = time.perf_counter()
             rows = len(runner.run(name, params))
             timings.append((time.perf_counter() - started) * 1000)
-        shown = ", ".join(f"{k}={v}" for k, v in params.items()) or "(all)"
-        print(f"{name:<20} {shown:<46} {timings[0]:>9.1f} "
-              f"{statistics.median(timings[1:]):>10.1f} {rows:>6}")
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())[:50] or "(all)"
+        print(f"{name:<24} {shown:<50} {timings[0]:>9.1f} "
+              f"{statistics.median(timings[1:]):>10.1f} {rows:>7}")
 
 
 if __name__ == "__main__":

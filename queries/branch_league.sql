@@ -34,9 +34,19 @@ with target as (
     where month = $month
 ),
 
+-- the three months the league needs: this one, the one before, and a year before
+wanted as (
+    select month_index from target
+    union all
+    select month_index - 1 from target
+    union all
+    select month_index - 12 from target
+),
+
 present as (
     select s.month_index, s.branch_id, s.aum, s.tier, s.tier_rank, s.next_tier_rank
     from snapshots as s
+    join wanted as w on w.month_index = s.month_index
     where s.present
       and ($branch_id is null or list_contains($branch_id, s.branch_id))
 ),
@@ -63,8 +73,7 @@ earlier as (
         sum(case when p.month_index = t.month_index - 1 then p.aum end) as aum_prev_month,
         sum(case when p.month_index = t.month_index - 12 then p.aum end) as aum_year_ago
     from present as p
-    join target as t
-        on p.month_index = t.month_index - 1 or p.month_index = t.month_index - 12
+    cross join target as t
     group by p.branch_id
 ),
 

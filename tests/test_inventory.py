@@ -57,3 +57,19 @@ def test_every_setting_is_in_the_readme(section, name, default, doc):
 @pytest.mark.parametrize("table", list(contract.TABLES.values()), ids=lambda t: t.name)
 def test_contract_tables_are_in_the_readme(table):
     assert f"`{table.name}`" in README
+
+
+def test_every_label_has_both_languages():
+    from tierflow.i18n import LANGS, labels
+
+    for key, text in labels().items():
+        assert set(text) == set(LANGS), f"label {key} needs exactly {sorted(LANGS)}"
+        assert all(text.values()), f"label {key} has an empty translation"
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_every_column_a_query_returns_has_a_header_in_both_languages(name):
+    from tierflow.i18n import labels
+
+    missing = [c for c in catalog()[name].columns if f"col_{c}" not in labels()]
+    assert not missing, f"{name}: no col_ label for {missing} in tierflow/labels/"
