@@ -25,7 +25,7 @@ compare = {"mom": months[at - 1] if at >= 1 else None,
            "yoy": months[at - 12] if at >= 12 else None}
 
 
-def kpi(column, frame_, field, render, label_key, relative=True):
+def kpi(column, frame_, field, render, label_key, relative=True, lower_is_better=False):
     """One KPI card: value this month, change against last month, and against a year ago."""
     now = frame_[field].get(f.month)
     deltas = {}
@@ -39,6 +39,7 @@ def kpi(column, frame_, field, render, label_key, relative=True):
             deltas[which] = render(now - before)
     column.metric(L(label_key), render(now) if now is not None else "–",
                   delta=deltas["mom"] and f"{deltas['mom']} {L('vs_last_month')}",
+                  delta_color="inverse" if lower_is_better else "normal",
                   help=L("kpi_help_" + field))
     column.caption(f"{L('vs_year_ago')}: {deltas['yoy'] or '–'}")
 
@@ -49,7 +50,8 @@ kpi(cards[1], totals, "clients", count, "kpi_clients")
 kpi(cards[2], totals, "vip_clients", count, "kpi_vip_clients")
 kpi(cards[3], totals, "net_upgrades", lambda v: f"{v:+,.0f}", "kpi_net_upgrades",
     relative=False)
-kpi(cards[4], churn, "churn_rate", percent, "kpi_vip_churn_rate", relative=False)
+kpi(cards[4], churn, "churn_rate", percent, "kpi_vip_churn_rate", relative=False,
+    lower_is_better=True)
 kpi(cards[5], success, "success_rate", percent, "kpi_success_rate", relative=False)
 
 st.subheader(L("league_title"))
@@ -69,7 +71,7 @@ selection = st.dataframe(
     column_config={
         "branch_id": L("branch"), "branch_name": L("branch_name"),
         "clients": st.column_config.NumberColumn(L("clients"), format="localized"),
-        "aum": st.column_config.NumberColumn(f"{L('aum_short')} ({unit})", format="%.0f"),
+        "aum": st.column_config.NumberColumn(f"{L('aum_short')} ({unit})", format="%,.0f"),
         "trend": st.column_config.LineChartColumn(L("aum_trend")),
         "growth_mom": st.column_config.NumberColumn(L("growth_mom"), format="percent"),
         "growth_yoy": st.column_config.NumberColumn(L("growth_yoy"), format="percent"),

@@ -35,11 +35,13 @@ st.plotly_chart(
     go.Figure(go.Bar(
         x=ranked["branch_id"], y=ranked[rate],
         text=[f"n={n}" for n in ranked["closed_cases"]], textposition="outside",
-        marker={"color": ranked["closed_cases"], "colorscale": "Blues", "showscale": True,
+        marker={"color": ranked["closed_cases"], "colorscale": "Blues", "cmin": 0,
+                "showscale": True,
                 "colorbar": {"title": L("closed_cases")}},
         hovertemplate="%{x}: %{y:.1%} (%{text})<extra></extra>"),
         layout={"yaxis": {"tickformat": ".0%", "title": L(rate)}, "height": 380,
-                "margin": {"t": 30}, "xaxis": {"title": L("branch")}}),
+                "margin": {"t": 30},
+                "xaxis": {"title": L("branch"), "type": "category"}}),
     key="retention_by_branch")
 
 left, right = st.columns(2)

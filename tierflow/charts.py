@@ -60,6 +60,12 @@ def is_rate(column: str) -> bool:
         or column.startswith("rate_")
 
 
+def _given(code) -> bool:
+    """A code cell that holds a code: not empty, None or NaN (pandas 3 keeps a missing string
+    as NaN, which is truthy)."""
+    return isinstance(code, str) and code != ""
+
+
 def display_table(df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
     """A query result ready for st.dataframe: headers in the language, money in 万元 / M RMB,
     rates as percentages, tier and status codes as words."""
@@ -75,10 +81,10 @@ def display_table(df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
         elif is_rate(column) and pd.api.types.is_numeric_dtype(df[column]):
             config[column] = st.column_config.NumberColumn(label, format="percent")
         elif column.endswith("tier") or column == "tier_at_k":
-            shown[column] = df[column].map(lambda c: tier_label(c, lang) if c else c)
+            shown[column] = df[column].map(lambda c: tier_label(c, lang) if _given(c) else c)
             config[column] = st.column_config.TextColumn(label)
         elif column == "status":
-            shown[column] = df[column].map(lambda s: t(f"status_{s}", lang) if s else s)
+            shown[column] = df[column].map(lambda s: t(f"status_{s}", lang) if _given(s) else s)
             config[column] = st.column_config.TextColumn(label)
         else:
             config[column] = label
@@ -93,11 +99,11 @@ def client_history_figure(history: pd.DataFrame, lang: str) -> go.Figure:
         marker={"color": [colors.get(c, "#cccccc") for c in history["tier"].fillna("exited")],
                 "size": 9},
         line={"color": "#b0b0b0"},
-        text=[f"{tier_label(c, lang) if c else t('status_closed', lang)}: {money(a, lang)}"
+        text=[f"{tier_label(c, lang) if _given(c) else t('status_closed', lang)}: {money(a, lang)}"
               for c, a in zip(history["tier"], history["aum"])],
         hoverinfo="x+text"))
     fig.update_layout(xaxis_title=t("month", lang), yaxis_title=t("aum", lang),
-                      height=320, margin={"t": 20})
+                      xaxis_type="category", height=320, margin={"t": 20})
     return money_axis(fig, lang)
 
 
@@ -113,7 +119,7 @@ def tier_trend_figure(trend: pd.DataFrame, measure: str, share: bool, lang: str)
                     customdata=[[tier]] * len(rows),
                     hovertemplate="%{x}: %{y:" + (".1%" if share else ",.0f") + "}")
     fig.update_layout(barmode="stack", legend_title_text=t("tiers", lang),
-                      xaxis_title=t("month", lang),
+                      xaxis_title=t("month", lang), xaxis_type="category",
                       yaxis_title=t("share", lang) if share else t(f"measure_{measure}", lang),
                       yaxis_tickformat=".0%" if share else None, height=380, margin={"t": 30})
     return fig if share else money_axis(fig, lang) if measure == "aum" else fig
@@ -135,6 +141,19 @@ def branch_tier_figure(rows: pd.DataFrame, measure: str, share: bool, lang: str)
     return fig
 
 
+def click_targets(fig: go.Figure, xs, ys, customdata, text, hovertemplate: str) -> None:
+    """Make a heatmap's cells clickable: Streamlit (1.67) reports no selected point for a click
+    on a heatmap, so an invisible marker on each cell (with the cell's customdata and hover
+    text) takes the click. Cells without text (empty, as in a triangle) get no marker."""
+    cells = [(x, y, customdata[i][j], text[i][j]) for i, y in enumerate(ys)
+             for j, x in enumerate(xs) if text[i][j] is not None]
+    fig.add_scatter(
+        x=[c[0] for c in cells], y=[c[1] for c in cells], customdata=[c[2] for c in cells],
+        text=[c[3] for c in cells], mode="markers", showlegend=False,
+        marker={"symbol": "square", "size": 30, "opacity": 0},
+        hovertemplate=hovertemplate + "<extra></extra>")
+
+
 def transition_heatmap(matrix: pd.DataFrame, measure: str, lang: str) -> go.Figure:
     """From-tier rows × to-tier columns, counts or AUM; a click on a cell drills to its clients."""
     rows = [c for c in ("new", *TIER_CODES) if c in set(matrix["from_tier"])]
@@ -147,8 +166,9 @@ def transition_heatmap(matrix: pd.DataFrame, measure: str, lang: str) -> go.Figu
         customdata=[[[r, c] for c in cols] for r in rows],
         text=[[(money(v, lang) if measure == "aum" else f"{v:,.0f}") for v in line]
               for line in grid.values],
-        texttemplate="%{text}", colorscale="Blues", showscale=False,
-        hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
+        texttemplate="%{text}", colorscale="Blues", showscale=False, hoverinfo="skip"))
+    heat = fig.data[0]
+    click_targets(fig, heat.x, heat.y, heat.customdata, heat.text, "%{y} → %{x}: %{text}")
     fig.update_layout(xaxis_title=t("to_tier", lang), yaxis_title=t("from_tier", lang),
                       yaxis_autorange="reversed", height=420, margin={"t": 30})
     return fig
@@ -197,8 +217,11 @@ def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=grid.values, x=list(grid.columns), y=[f"{m} (n={n:,})" for m, n in sizes.items()],
         customdata=[[[m, int(k)] for k in grid.columns] for m in grid.index],
-        colorscale="Blues", zmin=0, zmax=1, texttemplate="%{z:.0%}",
-        hovertemplate="%{y}, +%{x}: %{z:.1%}<extra></extra>"))
+        colorscale="Blues", zmin=0, zmax=1, texttemplate="%{z:.0%}", hoverinfo="skip"))
+    heat = fig.data[0]
+    click_targets(fig, heat.x, heat.y, heat.customdata,
+                  [[f"{v:.1%}" if v == v else None for v in line] for line in grid.values],
+                  "%{y}, +%{x}: %{text}")
     fig.update_layout(xaxis_title=t("months_since", lang), yaxis_title=t("cohort_month", lang),
                       yaxis_autorange="reversed", height=max(360, 22 * len(grid)),
                       margin={"t": 30})
@@ -215,5 +238,6 @@ def lifecycle_figure(life: pd.DataFrame, lang: str) -> go.Figure:
         fig.add_bar(x=life["month"], y=values, name=t(f"life_{part}", lang),
                     marker_color=palette[part])
     fig.update_layout(barmode="relative", height=380, margin={"t": 30},
-                      xaxis_title=t("month", lang), yaxis_title=t("clients", lang))
+                      xaxis_title=t("month", lang), xaxis_type="category",
+                      yaxis_title=t("clients", lang))
     return fig

@@ -56,6 +56,24 @@ def request_filters(**values) -> None:
     st.session_state.setdefault(PENDING, {}).update(values)
 
 
+# Multiselects whose choices are shown as words of the interface language. The browser keeps
+# (and puts in the URL) the words shown when the choice was made; after a language switch they
+# no longer match any choice, and the next rerun silently dropped the tier filter. Setting the
+# state again when the language changes makes Streamlit send the choice in the new language.
+# (st.segmented_control resends its labels by itself.)
+LANG_LABELLED = ("tiers",)
+_LANG_DRAWN = "_lang_drawn"
+
+
+def _relabel_on_language_change(lang: str) -> None:
+    if st.session_state.get(_LANG_DRAWN, lang) != lang:
+        for key in LANG_LABELLED:
+            if key in st.session_state:
+                value = st.session_state[key]
+                st.session_state[key] = list(value) if isinstance(value, list) else value
+    st.session_state[_LANG_DRAWN] = lang
+
+
 def draw_shared_filters(months: list[str]) -> Filters:
     """The sidebar: language, month, branches, tiers. Called once, by the frame."""
     for key, value in st.session_state.pop(PENDING, {}).items():
@@ -64,6 +82,7 @@ def draw_shared_filters(months: list[str]) -> Filters:
         lang = st.segmented_control(
             "Language / 语言", list(LANGS), format_func=LANGS.get, default=DEFAULT_LANG,
             key="lang", bind="query-params", required=True)
+        _relabel_on_language_change(lang)
         st.caption(t("signed_in_as", lang, name=current_user().name,
                      role=t(f"role_{current_user().role}", lang)))
         month = st.selectbox(t("month", lang), months[::-1], key="month",
@@ -97,7 +116,9 @@ def follow_go_to() -> None:
     """Called by the frame after st.navigation: carry out a switch asked for by a callback."""
     target = st.session_state.pop(GOTO, None)
     if target:
-        st.switch_page(target)
+        # query_params={}: the default (None) clears the URL's parameters, which Streamlit
+        # refuses while a shared filter bound to the URL is set (lang, month, branches, ...).
+        st.switch_page(target, query_params={})
 
 
 def drill(query: str, params: dict, title: str) -> None:
