@@ -6,7 +6,7 @@ from tierflow import app_data, frame
 from tierflow.i18n import t
 from tierflow.lake import LakeMissing
 
-st.set_page_config(page_title="tierflow", page_icon="📊", layout="wide")
+st.set_page_config(page_icon="📊", layout="wide")  # each page titles the browser tab
 
 try:
     months = app_data.months()

@@ -71,7 +71,7 @@ dimension = st.segmented_control(L("breakdown_by"), ["branch", "tier", "segment"
                                  default="branch", required=True, key="churn_dimension",
                                  format_func=lambda d: L(f"dimension_{d}"))
 breakdown = app_data.query("cohort_breakdown", **cohort_params, dimension=dimension)
-shown, columns = charts.display_table(breakdown, f.lang)
+shown, columns = charts.display_table(breakdown, f.lang, codes={"group_key": dimension})
 st.dataframe(shown, hide_index=True, column_config=columns, key="churn_breakdown_table")
 
 st.subheader(L("churn_lifecycle"))

@@ -27,9 +27,10 @@ else:
     chosen_managers = row1[0].multiselect(
         L("manager"), list(manager_names), key="clients_managers",
         format_func=lambda m: f"{m} {manager_names.get(m, '')}", placeholder=L("any"))
+    # closed accounts are left out by default, so the count agrees with the Overview's clients
     statuses = row1[1].multiselect(L("status"), ["normal", "dormant", "closed"],
-                                   key="clients_status", placeholder=L("any"),
-                                   format_func=lambda s: L(f"status_{s}"))
+                                   default=["normal", "dormant"], key="clients_status",
+                                   placeholder=L("any"), format_func=lambda s: L(f"status_{s}"))
     open_case = row1[2].segmented_control(L("has_open_case"), ["yes", "no"],
                                           key="clients_open_case",
                                           format_func=lambda v: L(f"answer_{v}"))
@@ -55,7 +56,7 @@ if clients.empty:
     st.stop()
 
 totals = st.columns(3)
-totals[0].metric(L("clients"), count(len(clients)))
+totals[0].metric(L("list_clients"), count(len(clients)))
 aum_column = "aum" if "aum" in clients else "aum_to"
 totals[1].metric(L("aum_total"), money(clients[aum_column].sum(), f.lang))
 if "aum_change" in clients:

@@ -55,7 +55,7 @@ group_by = st.segmented_control(L("bridge_by"), ["tier", "branch"], default="tie
 bridge = app_data.query("aum_bridge", **span, group_by=group_by)
 left, right = st.columns([3, 2])
 left.plotly_chart(charts.bridge_waterfall(bridge, f.lang), key="migration_waterfall")
-shown, columns = charts.display_table(bridge, f.lang)
+shown, columns = charts.display_table(bridge, f.lang, codes={"group_key": group_by})
 right.dataframe(shown, hide_index=True, column_config=columns, key="migration_bridge_table")
 
 st.subheader(L("migration_moves"))

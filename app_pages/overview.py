@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tierflow import app_data, charts, frame
-from tierflow.i18n import count, money, percent
+from tierflow.i18n import count, money, percent, points
 
 f = frame.current()
 L = f.label
@@ -25,8 +25,11 @@ compare = {"mom": months[at - 1] if at >= 1 else None,
            "yoy": months[at - 12] if at >= 12 else None}
 
 
-def kpi(column, frame_, field, render, label_key, relative=True, lower_is_better=False):
-    """One KPI card: value this month, change against last month, and against a year ago."""
+def kpi(column, frame_, field, render, label_key, relative=True, lower_is_better=False,
+        basis=None):
+    """One KPI card: value this month, change against last month, and against a year ago
+    (relative for amounts, in percentage points for rates); `basis` names the column that
+    counts what a rate is computed from, shown as n."""
     now = frame_[field].get(f.month)
     deltas = {}
     for which, month in compare.items():
@@ -35,13 +38,18 @@ def kpi(column, frame_, field, render, label_key, relative=True, lower_is_better
             deltas[which] = None
         elif relative:
             deltas[which] = percent(now / before - 1) if before else None
+        elif render is percent:
+            deltas[which] = points(now - before, f.lang)
         else:
             deltas[which] = render(now - before)
     column.metric(L(label_key), render(now) if now is not None else "–",
                   delta=deltas["mom"] and f"{deltas['mom']} {L('vs_last_month')}",
                   delta_color="inverse" if lower_is_better else "normal",
                   help=L("kpi_help_" + field))
-    column.caption(f"{L('vs_year_ago')}: {deltas['yoy'] or '–'}")
+    caption = f"{L('vs_year_ago')}: {deltas['yoy'] or '–'}"
+    if basis is not None:
+        caption += f" · n={count(frame_[basis].get(f.month, 0))}"
+    column.caption(caption)
 
 
 cards = st.columns(6)
@@ -51,39 +59,22 @@ kpi(cards[2], totals, "vip_clients", count, "kpi_vip_clients")
 kpi(cards[3], totals, "net_upgrades", lambda v: f"{v:+,.0f}", "kpi_net_upgrades",
     relative=False)
 kpi(cards[4], churn, "churn_rate", percent, "kpi_vip_churn_rate", relative=False,
-    lower_is_better=True)
-kpi(cards[5], success, "success_rate", percent, "kpi_success_rate", relative=False)
+    lower_is_better=True, basis="at_risk")
+kpi(cards[5], success, "success_rate", percent, "kpi_success_rate", relative=False,
+    basis="closed_cases")
 
 st.subheader(L("league_title"))
 league = app_data.query("branch_league", month=f.month, branch_id=f.branch_param)
 trend = app_data.query("branch_aum_trend", branch_id=f.branch_param)
-divisor, unit = charts.money_unit(f.lang)
-league = league.assign(
-    aum=league["aum"] / divisor,
-    trend=league["branch_id"].map(charts.series_by(trend, "branch_id", "aum")),
-)
-selection = st.dataframe(
-    league, key="overview_league", hide_index=True, on_select="rerun",
-    selection_mode="single-row",
-    column_order=["branch_id", "branch_name", "clients", "aum", "trend", "growth_mom",
-                  "growth_yoy", "vip_share", "vip_churn_rate", "success_rate_12m",
-                  "closed_cases_12m"],
-    column_config={
-        "branch_id": L("branch"), "branch_name": L("branch_name"),
-        "clients": st.column_config.NumberColumn(L("clients"), format="localized"),
-        "aum": st.column_config.NumberColumn(f"{L('aum_short')} ({unit})", format="%,.0f"),
-        "trend": st.column_config.LineChartColumn(L("aum_trend")),
-        "growth_mom": st.column_config.NumberColumn(L("growth_mom"), format="percent"),
-        "growth_yoy": st.column_config.NumberColumn(L("growth_yoy"), format="percent"),
-        "vip_share": st.column_config.ProgressColumn(L("vip_share"), format="percent",
-                                                     min_value=0, max_value=1),
-        "vip_churn_rate": st.column_config.NumberColumn(L("kpi_vip_churn_rate"),
-                                                        format="percent"),
-        "success_rate_12m": st.column_config.NumberColumn(L("success_rate_12m"),
-                                                          format="percent"),
-        "closed_cases_12m": st.column_config.NumberColumn(L("closed_cases_12m")),
-    },
-)
+columns = ["branch_id", "branch_name", "clients", "aum", "growth_mom", "growth_yoy",
+           "vip_share", "vip_churn_rate", "success_rate_12m", "closed_cases_12m"]
+shown, config = charts.display_table(league[columns], f.lang)
+shown.insert(4, "trend", league["branch_id"].map(charts.series_by(trend, "branch_id", "aum")))
+config["trend"] = st.column_config.LineChartColumn(L("aum_trend"), width="small")
+config["vip_share"] = st.column_config.ProgressColumn(L("vip_share"), format="%.1f%%",
+                                                      min_value=0, max_value=100)
+selection = st.dataframe(shown, key="overview_league", hide_index=True, on_select="rerun",
+                         selection_mode="single-row", column_config=config)
 chosen = selection.selection.rows
 if chosen:
     branch = league.iloc[chosen[0]]
@@ -93,5 +84,6 @@ if chosen:
                      on_click=frame.open_branch, args=(branch["branch_id"], "app_pages/tiers.py"))
     list_clients.button(
         L("show_clients"), key="overview_branch_clients", on_click=frame.drill,
-        args=("client_list", {"month": f.month, "branch_id": [branch["branch_id"]]},
+        args=("client_list", {"month": f.month, "branch_id": [branch["branch_id"]],
+                              "status": ["normal", "dormant"]},
               L("league_chosen", branch=f"{branch['branch_id']} · {f.month}")))

@@ -52,7 +52,8 @@ with left:
                          "closed_month"],
         key="retention_dimension", format_func=lambda d: L(f"col_{d}"))
     by_dimension = app_data.query("retention_by_dimension", dimension=dimension, **period)
-    shown, columns = charts.display_table(by_dimension, f.lang)
+    shown, columns = charts.display_table(by_dimension, f.lang,
+                                          codes={"dimension_value": dimension})
     st.dataframe(shown, hide_index=True, column_config=columns, key="retention_dimension_table")
 with right:
     st.subheader(L("funnel"))
@@ -65,7 +66,8 @@ left, right = st.columns(2)
 with left:
     st.subheader(L("contact_delay"))
     delay = app_data.query("contact_delay", **period)
-    st.plotly_chart(go.Figure(go.Bar(x=delay["bucket"], y=delay["cases"]), layout={
+    buckets = [L("no_contact") if b == "none" else b for b in delay["bucket"]]
+    st.plotly_chart(go.Figure(go.Bar(x=buckets, y=delay["cases"]), layout={
         "xaxis": {"title": L("days_to_contact"), "type": "category"},
         "yaxis": {"title": L("cases")}, "height": 320, "margin": {"t": 30}}),
         key="retention_delay")
@@ -74,10 +76,11 @@ with right:
     after = app_data.query("post_case_aum", **period)
     fig = go.Figure()
     for column in ("aum_before", "aum_after_1m", "aum_after_3m"):
-        fig.add_bar(x=[L(f"outcome_{o}") for o in after["outcome"]], y=after[column],
+        values, axis = charts.money_values(after[column], f.lang)
+        fig.add_bar(x=[L(f"outcome_{o}") for o in after["outcome"]], y=values,
                     name=L(column))
-    fig.update_layout(barmode="group", height=320, margin={"t": 30})
-    st.plotly_chart(charts.money_axis(fig, f.lang), key="retention_after")
+    fig.update_layout(barmode="group", height=320, margin={"t": 30}, yaxis=axis)
+    st.plotly_chart(fig, key="retention_after")
 
 st.subheader(L("ledger"))
 ledger = app_data.query("retention_ledger", **period)

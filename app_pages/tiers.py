@@ -71,7 +71,7 @@ with right:
     if not top20.empty:
         st.metric(L("top20_hold"), percent(top20.iloc[0]))
     st.altair_chart(
-        alt.Chart(curve).mark_line(point=False).encode(
+        alt.Chart(charts.from_origin(curve)).mark_line(point=False).encode(
             x=alt.X("client_share:Q", title=L("client_share_axis"), axis=alt.Axis(format="%")),
             y=alt.Y("aum_share:Q", title=L("aum_share_axis"), axis=alt.Axis(format="%")),
             tooltip=[alt.Tooltip("top_percent:Q", title=L("top_percent")),

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from tierflow import contract
 from tierflow.i18n import labels, money, t
 from tierflow.settings import TIER_CODES
 
@@ -31,22 +32,9 @@ def money_unit(lang: str) -> tuple[float, str]:
     return (1e4, t("unit_wan", lang)) if lang == "zh" else (1e6, t("unit_million", lang))
 
 
-def in_money_unit(values: pd.Series, lang: str) -> pd.Series:
-    return values / money_unit(lang)[0]
-
-
 def series_by(df: pd.DataFrame, key: str, value: str) -> pd.Series:
     """Long rows (key, ..., value) in order → one list of values per key (table trend lines)."""
     return df.groupby(key, sort=False)[value].agg(list)
-
-
-def money_axis(fig: go.Figure, lang: str, axis: str = "y") -> go.Figure:
-    """Show a money axis in 万/亿 or K/M/B."""
-    return fig.update_layout({f"{axis}axis": {"tickformat": "~s"}}) if lang == "en" else fig
-
-
-def hover_money(values, lang: str) -> list[str]:
-    return [money(float(v), lang) for v in values]
 
 
 def is_money(column: str) -> bool:
@@ -66,45 +54,93 @@ def _given(code) -> bool:
     return isinstance(code, str) and code != ""
 
 
-def display_table(df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
+def _enum_words() -> dict[str, dict[str, str]]:
+    """Chinese words for the contract's codes (its first Chinese alias of each code)."""
+    words: dict[str, dict[str, str]] = {}
+    for table in contract.TABLES.values():
+        for col in table.columns:
+            if col.kind == contract.ENUM:
+                for alias, code in col.values.items():
+                    if not alias.isascii():
+                        words.setdefault(col.name, {}).setdefault(code, alias)
+    return words
+
+
+ENUM_WORDS = _enum_words()
+
+
+def code_label(kind: str, code, lang: str):
+    """A code shown as a word: tiers and statuses by their labels, the contract's codes
+    (channel, reason, measure, outcome, ...) by their Chinese names or as English words."""
+    if not _given(code):
+        return code
+    if kind in ("tier", "from_tier", "to_tier", "tier_at_k"):
+        return tier_label(code, lang)
+    if kind == "status":
+        return t(f"status_{code}", lang)
+    if lang == "zh" and code in ENUM_WORDS.get(kind, {}):
+        return ENUM_WORDS[kind][code]
+    return code.replace("_", " ").capitalize() if kind in ENUM_WORDS else code
+
+
+def display_table(df: pd.DataFrame, lang: str,
+                  codes: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
     """A query result ready for st.dataframe: headers in the language, money in 万元 / M RMB,
-    rates as percentages, tier and status codes as words."""
+    rates as percentages with one decimal, dates as dates, codes as words. `codes` names the
+    kind of code a column holds when its name does not say (e.g. group_key → tier)."""
+    kinds = {c: c for c in df.columns if c in ENUM_WORDS or c.endswith("tier")
+             or c in ("tier_at_k", "status")}
+    kinds.update(codes or {})
     divisor, unit = money_unit(lang)
     shown = df.copy()
     config = {}
     for column in df.columns:
         key = f"col_{column}"
         label = t(key, lang) if key in labels() else column
-        if is_money(column) and pd.api.types.is_numeric_dtype(df[column]):
+        numeric = pd.api.types.is_numeric_dtype(df[column])
+        if column in kinds:
+            shown[column] = df[column].map(lambda c, k=kinds[column]: code_label(k, c, lang))
+            config[column] = st.column_config.TextColumn(label)
+        elif is_money(column) and numeric:
             shown[column] = df[column] / divisor
             config[column] = st.column_config.NumberColumn(f"{label} ({unit})", format="%,.2f")
-        elif is_rate(column) and pd.api.types.is_numeric_dtype(df[column]):
-            config[column] = st.column_config.NumberColumn(label, format="percent")
-        elif column.endswith("tier") or column == "tier_at_k":
-            shown[column] = df[column].map(lambda c: tier_label(c, lang) if _given(c) else c)
-            config[column] = st.column_config.TextColumn(label)
-        elif column == "status":
-            shown[column] = df[column].map(lambda s: t(f"status_{s}", lang) if _given(s) else s)
-            config[column] = st.column_config.TextColumn(label)
+        elif is_rate(column) and numeric:
+            shown[column] = df[column] * 100
+            config[column] = st.column_config.NumberColumn(label, format="%.1f%%")
+        elif column.endswith("_on") or column.endswith("_date"):
+            shown[column] = pd.to_datetime(df[column])
+            config[column] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
         else:
             config[column] = label
     return shown, config
 
 
+def money_values(values, lang: str) -> tuple[list[float], dict]:
+    """Money on a chart axis: plotly cannot write 万/亿 ticks, so in Chinese the values are in
+    万元 (said in the axis title); in English RMB with K/M/B ticks. Returns the values and the
+    axis layout."""
+    floats = [float(v) for v in values]
+    if lang == "zh":
+        return [v / 1e4 for v in floats], {"title": f"{t('aum_short', lang)}（{t('unit_wan', lang)}）",
+                                          "tickformat": ",.0f"}
+    return floats, {"title": t("aum", lang), "tickformat": "~s"}
+
+
 def client_history_figure(history: pd.DataFrame, lang: str) -> go.Figure:
     """One client's AUM by month, each point coloured by that month's tier."""
     colors = tier_colors()
+    values, axis = money_values(history["aum"], lang)
     fig = go.Figure(go.Scatter(
-        x=history["month"], y=history["aum"], mode="lines+markers",
+        x=history["month"], y=values, mode="lines+markers",
         marker={"color": [colors.get(c, "#cccccc") for c in history["tier"].fillna("exited")],
                 "size": 9},
         line={"color": "#b0b0b0"},
         text=[f"{tier_label(c, lang) if _given(c) else t('status_closed', lang)}: {money(a, lang)}"
               for c, a in zip(history["tier"], history["aum"])],
         hoverinfo="x+text"))
-    fig.update_layout(xaxis_title=t("month", lang), yaxis_title=t("aum", lang),
-                      xaxis_type="category", height=320, margin={"t": 20})
-    return money_axis(fig, lang)
+    fig.update_layout(xaxis_title=t("month", lang), yaxis=axis, xaxis_type="category",
+                      height=320, margin={"t": 20})
+    return fig
 
 
 def tier_trend_figure(trend: pd.DataFrame, measure: str, share: bool, lang: str) -> go.Figure:
@@ -112,17 +148,20 @@ def tier_trend_figure(trend: pd.DataFrame, measure: str, share: bool, lang: str)
     colors = tier_colors()
     totals = trend.groupby("month")[measure].transform("sum")
     fig = go.Figure()
+    axis = {"title": t("share", lang) if share else t(f"measure_{measure}", lang),
+            "tickformat": ".0%" if share else None}
     for tier, rows in trend.groupby("tier", sort=False):
         values = rows[measure] / totals[rows.index] if share else rows[measure]
+        if measure == "aum" and not share:
+            values, axis = money_values(values, lang)
         fig.add_bar(x=rows["month"], y=values, name=tier_label(tier, lang),
                     marker_color=colors[tier],
                     customdata=[[tier]] * len(rows),
                     hovertemplate="%{x}: %{y:" + (".1%" if share else ",.0f") + "}")
     fig.update_layout(barmode="stack", legend_title_text=t("tiers", lang),
-                      xaxis_title=t("month", lang), xaxis_type="category",
-                      yaxis_title=t("share", lang) if share else t(f"measure_{measure}", lang),
-                      yaxis_tickformat=".0%" if share else None, height=380, margin={"t": 30})
-    return fig if share else money_axis(fig, lang) if measure == "aum" else fig
+                      xaxis_title=t("month", lang), xaxis_type="category", yaxis=axis,
+                      height=380, margin={"t": 30})
+    return fig
 
 
 def branch_tier_figure(rows: pd.DataFrame, measure: str, share: bool, lang: str) -> go.Figure:
@@ -170,7 +209,8 @@ def transition_heatmap(matrix: pd.DataFrame, measure: str, lang: str) -> go.Figu
     heat = fig.data[0]
     click_targets(fig, heat.x, heat.y, heat.customdata, heat.text, "%{y} → %{x}: %{text}")
     fig.update_layout(xaxis_title=t("to_tier", lang), yaxis_title=t("from_tier", lang),
-                      yaxis_autorange="reversed", height=420, margin={"t": 30})
+                      yaxis_autorange="reversed", xaxis_tickangle=0, height=420,
+                      margin={"t": 30})
     return fig
 
 
@@ -186,10 +226,14 @@ def transition_sankey(matrix: pd.DataFrame, from_month: str, to_month: str, meas
     value = matrix["clients"] if measure == "clients" else matrix["aum_to"].where(
         matrix["to_tier"] != "exited", matrix["aum_from"])
     fig = go.Figure(go.Sankey(
-        node={"label": labels_, "color": [colors[c] for c in left + right], "pad": 12},
+        arrangement="snap",
+        node={"label": labels_, "color": [colors[c] for c in left + right], "pad": 18},
         link={"source": [left.index(c) for c in matrix["from_tier"]],
               "target": [len(left) + right.index(c) for c in matrix["to_tier"]],
-              "value": value.astype(float).tolist()}))
+              "value": value.astype(float).tolist(),
+              # each flow in its source tier's colour, see-through so crossings stay legible
+              "color": [_with_alpha(colors[c], 0.35) for c in matrix["from_tier"]]},
+        textfont={"color": "#1b1b1b", "size": 12}))
     fig.update_layout(height=460, margin={"t": 30})
     return fig
 
@@ -201,13 +245,14 @@ def bridge_waterfall(bridge: pd.DataFrame, lang: str) -> go.Figure:
              ("staying", bridge["staying_change"].sum(), "relative"),
              ("exited", -bridge["exited_aum"].sum(), "relative"),
              ("closing", bridge["closing_aum"].sum(), "total")]
+    values, axis = money_values([v for _, v, _ in steps], lang)
     fig = go.Figure(go.Waterfall(
         x=[t(f"bridge_{name}", lang) for name, _, _ in steps],
-        y=[float(v) for _, v, _ in steps], measure=[m for _, _, m in steps],
+        y=values, measure=[m for _, _, m in steps],
         text=[money(float(v), lang) for _, v, _ in steps], textposition="outside",
         connector={"line": {"color": "#b0b0b0"}}))
-    fig.update_layout(height=380, margin={"t": 30}, yaxis_title=t("aum", lang))
-    return money_axis(fig, lang)
+    fig.update_layout(height=380, margin={"t": 30}, yaxis=axis, xaxis_tickangle=0)
+    return fig
 
 
 def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
@@ -217,7 +262,9 @@ def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=grid.values, x=list(grid.columns), y=[f"{m} (n={n:,})" for m, n in sizes.items()],
         customdata=[[[m, int(k)] for k in grid.columns] for m in grid.index],
-        colorscale="Blues", zmin=0, zmax=1, texttemplate="%{z:.0%}", hoverinfo="skip"))
+        colorscale="Blues", zmin=0, zmax=1, hoverinfo="skip",
+        # percentages in the cells only while they are big enough to read
+        texttemplate="%{z:.0%}" if grid.shape[1] <= 18 else None))
     heat = fig.data[0]
     click_targets(fig, heat.x, heat.y, heat.customdata,
                   [[f"{v:.1%}" if v == v else None for v in line] for line in grid.values],
@@ -228,8 +275,22 @@ def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
     return fig
 
 
+def from_origin(curve: pd.DataFrame) -> pd.DataFrame:
+    """A Lorenz curve starting at (0 %, 0 %): no client holds no AUM."""
+    origin = pd.DataFrame({"top_percent": [0], "client_share": [0.0], "aum_share": [0.0]})
+    return pd.concat([origin, curve[["top_percent", "client_share", "aum_share"]]],
+                     ignore_index=True)
+
+
+def _with_alpha(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def lifecycle_figure(life: pd.DataFrame, lang: str) -> go.Figure:
-    """New, retained and resurrected clients above the axis, churned below, per month."""
+    """New, retained and resurrected clients above the axis, churned below, per month. The
+    first month of the data is left out: every client is new there, which says nothing."""
+    life = life.iloc[1:]
     fig = go.Figure()
     palette = {"retained": "#9aa9b8", "new": "#27ae60", "resurrected": "#2e86c1",
                "churned": "#c0392b"}

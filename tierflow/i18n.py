@@ -60,3 +60,10 @@ def percent(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value * 100:.{digits}f}%"
+
+
+def points(value: float | None, lang: str) -> str:
+    """A change of a rate, in percentage points: +1.2pp / +1.2个百分点."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:+.1f}" + ("个百分点" if lang == "zh" else "pp")

@@ -249,8 +249,9 @@ def test_league_row_drills_to_its_clients(page: Page, runner):
     assert urlparse(page.url).path == "/clients"
     expect(page.get_by_test_id("stAlert")).to_have_text(
         f"当前显示：网点 {branch} · {month} 对应的客户")
-    expected = runner.run("client_list", {"month": month, "branch_id": [branch]})
-    expect(metric(page, "客户数")).to_have_text(count(len(expected)))
+    expected = runner.run("client_list", {"month": month, "branch_id": [branch],
+                                          "status": ["normal", "dormant"]})
+    expect(metric(page, "清单客户数")).to_have_text(count(len(expected)))
     idle(page)
     no_exception(page)
 
@@ -276,7 +277,7 @@ def test_heatmap_cell_drills_to_its_clients(page: Page, runner):
         "from_month": before, "to_month": month, "from_tier": "gold", "to_tier": "gold",
         "branch_id": [branch]})
     assert len(expected) > 0
-    expect(metric(page, "Clients")).to_have_text(count(len(expected)))
+    expect(metric(page, "Clients in the list")).to_have_text(count(len(expected)))
     page.wait_for_url(lambda url: urlparse(url).path == "/clients"
                       and query_of(url).get("branches") == [label]
                       and query_of(url).get("lang") == ["English"])
@@ -291,12 +292,14 @@ def test_download_rows_equal_filtered_count(page: Page, runner):
     names = dict(runner.run("branches")[["branch_id", "branch_name"]].values)
     expected = runner.run("client_list", {"month": month, "branch_id": [branch],
                                           "status": ["dormant"]})
-    everyone = runner.run("client_list", {"month": month, "branch_id": [branch]})
+    everyone = runner.run("client_list", {"month": month, "branch_id": [branch],
+                                          "status": ["normal", "dormant"]})
     assert 0 < len(expected) < len(everyone)
     open_app(page, path("clients", branches=f"{branch} {names[branch]}"))
-    expect(metric(page, "客户数")).to_have_text(count(len(everyone)))
-    choose(page, page.get_by_test_id("stMain"), "账户状态", "休眠")
-    expect(metric(page, "客户数")).to_have_text(count(len(expected)))
+    # the list starts on open accounts (normal and dormant); keep only the dormant ones
+    expect(metric(page, "清单客户数")).to_have_text(count(len(everyone)))
+    page.get_by_test_id("stMain").get_by_role("button", name="Remove 正常").click()
+    expect(metric(page, "清单客户数")).to_have_text(count(len(expected)))
     idle(page)
 
     with page.expect_download() as download_info:
@@ -305,7 +308,7 @@ def test_download_rows_equal_filtered_count(page: Page, runner):
     assert download.suggested_filename == f"tierflow-client_list-{month}.csv"
     with open(download.path(), encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(io.StringIO(fh.read())))
-    shown = int(metric(page, "客户数").inner_text().replace(",", ""))
+    shown = int(metric(page, "清单客户数").inner_text().replace(",", ""))
     assert len(rows) == shown == len(expected)
     assert {r["status"] for r in rows} == {"dormant"}
     assert {r["branch_id"] for r in rows} == {branch}
@@ -356,14 +359,14 @@ def test_tier_filter_survives_language_switch(page: Page, runner):
 
     open_app(page, path("clients"))
     choose(page, sidebar(page), "客户层级", "金卡客户")
-    expect(metric(page, "客户数")).to_have_text(gold(months[-1]))
+    expect(metric(page, "清单客户数")).to_have_text(gold(months[-1]))
     sidebar(page).get_by_role("radio", name="English").click()
     expect(page.get_by_role("heading", level=2)).to_have_text("Clients")
     expect(sidebar(page).get_by_test_id("stMultiSelect").nth(1)).to_contain_text("Gold")
     page.wait_for_url(lambda url: query_of(url).get("tiers") == ["Gold"])
     choose(page, sidebar(page), "Month", months[-2])
     expect(page).to_have_url(re.compile(f"month={months[-2]}"))
-    expect(metric(page, "Clients")).to_have_text(gold(months[-2]))
+    expect(metric(page, "Clients in the list")).to_have_text(gold(months[-2]))
     expect(sidebar(page).get_by_test_id("stMultiSelect").nth(1)).to_contain_text("Gold")
     idle(page)
     no_exception(page)
