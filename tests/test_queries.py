@@ -158,9 +158,9 @@ def test_the_connection_reads_nothing_outside_the_lake_and_is_locked(runner, tmp
     outside.write_text("a\n1\n")
     cursor = runner._con.cursor()
     with pytest.raises(duckdb.PermissionException):
-        cursor.sql(f"select * from read_csv('{outside}')").fetchall()
+        cursor.execute("select * from read_csv($path)", {"path": str(outside)}).fetchall()
     with pytest.raises(duckdb.PermissionException):
-        cursor.sql(f"copy (select 1) to '{tmp_path / 'leak.csv'}'")
+        cursor.execute("copy (select 1 as a) to $path", {"path": str(tmp_path / "leak.csv")})
     with pytest.raises(duckdb.InvalidInputException, match="configuration"):
         cursor.execute("SET enable_external_access = true")
     assert not (tmp_path / "leak.csv").exists()
