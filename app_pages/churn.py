@@ -45,7 +45,8 @@ st.plotly_chart(charts.cohort_heatmap(triangle, weighting, f.lang), key="churn_t
 left, right = st.columns(2)
 with left:
     st.subheader(L("churn_curves"))
-    recent = triangle[triangle["cohort_month"] >= sorted(triangle["cohort_month"].unique())[-12]]
+    recent = triangle[triangle["cohort_month"].isin(
+        sorted(triangle["cohort_month"].unique())[-12:])]
     st.altair_chart(
         alt.Chart(recent).mark_line().encode(
             x=alt.X("months_since:Q", title=L("months_since")),

@@ -39,11 +39,13 @@ def server_side(data_dir: Path, repeat: int) -> None:
         for _ in range(repeat):
             st.cache_data.clear()
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-            at.run()
-            months = at.selectbox(key="month").options
             started = time.perf_counter()
-            at.switch_page(f"app_pages/{page}.py").run()
+            at.run()  # the frame and the default page, the overview
+            if page != "overview":
+                started = time.perf_counter()
+                at.switch_page(f"app_pages/{page}.py").run()
             first.append(time.perf_counter() - started)
+            months = at.selectbox(key="month").options
             started = time.perf_counter()
             at.run()
             again.append(time.perf_counter() - started)

@@ -175,3 +175,25 @@ def test_drill_from_the_matrix_lists_the_cell_clients(app, runner):
     cell = runner.run("tier_transition", {"from_month": from_month, "to_month": to_month})
     cell = cell[(cell.from_tier == "gold") & (cell.to_tier == "mass")]["clients"].sum()
     assert {m.label: m.value for m in at.metric}["Clients in the list"] == count(cell)
+
+
+@pytest.fixture(scope="module")
+def one_month_data_dir(tmp_path_factory):
+    """A lake holding a single month, with no retention cases."""
+    root = tmp_path_factory.mktemp("one-month")
+    generate_delivery(root / "demo", clients=300, months=1, branches=2, seed=5)
+    for ledger in ("retention_cases.csv", "warnings.csv"):
+        (root / "demo" / ledger).unlink()
+    ingest(root / "demo", root / "data", Settings())
+    return root / "data"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_on_a_single_month_without_cases(one_month_data_dir, monkeypatch, page):
+    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(one_month_data_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at = open_page(at, page, "en")
+    assert at.header
+    if page == "retention":
+        assert "No retention case" in " ".join(i.value for i in at.info)

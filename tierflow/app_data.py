@@ -1,8 +1,9 @@
 """The app's one door to data: cached named-query results for the Streamlit pages.
 
-Caching lives here and nowhere else. A result is keyed by the query name, every parameter and
-the lake version it was computed on, so a new load is never answered from an old cache entry.
-The runner itself (tierflow.queries) knows nothing of Streamlit.
+Caching lives here and nowhere else. A result is keyed by the query name, every parameter, the
+data folder and the lake version it was computed on, so a new load is never answered from an
+old cache entry. The runner itself (tierflow.queries) knows nothing of Streamlit; it keeps one
+DuckDB connection per process and data folder.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ def data_dir() -> Path:
     return Path(os.environ.get("TIERFLOW_DATA_DIR", "data"))
 
 
-@st.cache_resource
 def runner() -> QueryRunner:
-    """One runner (one DuckDB connection) per server process."""
     return runner_for(data_dir())
 
 
@@ -32,13 +31,15 @@ def lake_version() -> str:
 
 
 @st.cache_data(ttl=3600, max_entries=2000, show_spinner=False)
-def _cached(name: str, version: str, params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
-    return runner().run(name, dict(params))
+def _cached(name: str, folder: str, version: str,
+            params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+    return runner_for(Path(folder)).run(name, dict(params))
 
 
 def query(name: str, **params) -> pd.DataFrame:
     """A named query's rows for the current lake version (cached)."""
-    return _cached(name, lake_version(), tuple(sorted(params.items())))
+    return _cached(name, str(data_dir().resolve()), lake_version(),
+                   tuple(sorted(params.items())))
 
 
 def months() -> list[str]:
