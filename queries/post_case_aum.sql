@@ -36,10 +36,21 @@ closed as (
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
+-- the three months each case looks at; reading only those rows keeps the joins small
+case_months as (
+    select client_id, opened_index - 1 as month_index from closed
+    union all
+    select client_id, closed_index + 1 from closed
+    union all
+    select client_id, closed_index + 3 from closed
+),
+
 present_aum as (
-    select client_id, month_index, aum
-    from snapshots
-    where present
+    select s.client_id, s.month_index, s.aum
+    from snapshots as s
+    join (select distinct client_id, month_index from case_months) as m
+        on m.client_id = s.client_id and m.month_index = s.month_index
+    where s.present
 ),
 
 per_case as (
