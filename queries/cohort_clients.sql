@@ -40,6 +40,14 @@ members as (
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
+-- the month k months after the cohort month: reading only its rows keeps the join small
+month_k as (
+    select s.client_id, s.aum, s.tier, s.tier_rank
+    from snapshots as s
+    join months as cm on cm.month = $cohort_month
+    where s.present and s.month_index = cm.month_index + $months_since
+),
+
 -- The members' rows k months on (only when that month is in the data: a triangle cell).
 at_k as (
     select
@@ -57,8 +65,7 @@ at_k as (
         end as is_retained
     from members as m
     join months as later on later.month_index = m.cohort_index + $months_since
-    left join snapshots as s
-        on s.client_id = m.client_id and s.month_index = later.month_index and s.present
+    left join month_k as s on s.client_id = m.client_id
     where $months_since >= 0
 ),
 
