@@ -5,7 +5,8 @@ Two things, both rebuilt by every load so they stay right after a month is repla
 - **Neighbour columns** on every snapshot row: the client's tier rank and AUM in the month
   before (`prev_tier_rank`, `prev_aum`) and the month after (`next_tier_rank`, `next_aum`),
   empty when the client is not present there (closed, absent, or the month is not in the
-  data). A load that writes month M recomputes M−1, M and M+1 only.
+  data). Written months get them as they are written; the lake months beside a written
+  month M (M−1, M+1) are refreshed.
 - **`tier_entries`**: per client and tier rank k (0 = any tier), the first month the client was
   present at rank k or higher, with its branch, tier rank and AUM then: the cohort of the retention
   triangle for any VIP threshold. Rebuilt from all months (a replaced early month can move
@@ -63,32 +64,65 @@ class MonthFiles:
             "present").drop("present")
 
 
-def link_neighbours(files: MonthFiles, written: list[str], write_month,
-                    tick=lambda: None) -> int:
-    """Fill the neighbour columns of the written months and of the months beside them;
-    return how many months were rewritten."""
-    months = set(files.months())
-    todo = sorted({month_of(month_index(m) + d) for m in written for d in (-1, 0, 1)} & months)
-    for month in todo:
+NEIGHBOUR_SOURCE = ["client_id", "tier_rank", "aum"]
+
+
+def _slim(rows: pl.DataFrame) -> pl.DataFrame:
+    """What a month gives its neighbours: its present clients' tier rank and AUM."""
+    return rows.filter("present").select(NEIGHBOUR_SOURCE)
+
+
+def attach_neighbours(rows: pl.DataFrame, before: pl.DataFrame | None,
+                      after: pl.DataFrame | None) -> pl.DataFrame:
+    """Set a month's neighbour columns from the months before and after (None: not in the
+    data). The joins keep the rows' order (branch, client)."""
+    rows = rows.drop(*NEIGHBOUR_COLUMNS, strict=False)
+    for side, near in (("prev", before), ("next", after)):
+        if near is None:
+            rows = rows.with_columns(pl.lit(None, pl.Int8).alias(f"{side}_tier_rank"),
+                                     pl.lit(None, MONEY).alias(f"{side}_aum"))
+        else:
+            rows = rows.join(near.rename({"tier_rank": f"{side}_tier_rank",
+                                          "aum": f"{side}_aum"}),
+                             on="client_id", how="left", maintain_order="left")
+    # A neighbour row only counts where this month's row is present too.
+    return rows.with_columns(pl.when(pl.col("present")).then(pl.col(c)).otherwise(None).alias(c)
+                             for c in NEIGHBOUR_COLUMNS)
+
+
+def write_with_neighbours(files: MonthFiles, months: list[str], derive, write_month,
+                          tick=lambda: None) -> None:
+    """Write freshly derived months once each, in calendar order, with their neighbours: the
+    month before from the step before (or the lake), the month after derived one step ahead
+    (or read from the lake). At most two derived months are held at a time."""
+    fresh = set(months)
+    ahead: dict[str, pl.DataFrame] = {}
+    before: tuple[str, pl.DataFrame | None] | None = None
+    for month in sorted(months):
         tick()
         index = month_index(month)
-        rows = pl.read_parquet(files.path(month)).drop(*NEIGHBOUR_COLUMNS, strict=False)
-        for side, other in (("prev", month_of(index - 1)), ("next", month_of(index + 1))):
-            near = files.present(other, ["client_id", "tier_rank", "aum"])
-            if near is None:
-                rows = rows.with_columns(pl.lit(None, NEIGHBOUR_COLUMNS[f"{side}_tier_rank"])
-                                         .alias(f"{side}_tier_rank"),
-                                         pl.lit(None, MONEY).alias(f"{side}_aum"))
-            else:
-                rows = rows.join(near.rename({"tier_rank": f"{side}_tier_rank",
-                                              "aum": f"{side}_aum"}),
-                                 on="client_id", how="left", maintain_order="left")
-        # A neighbour row only counts where this month's row is present too.
-        rows = rows.with_columns(
-            pl.when(pl.col("present")).then(pl.col(c)).otherwise(None).alias(c)
-            for c in NEIGHBOUR_COLUMNS)
-        write_month(month, rows)  # still sorted by branch and client: the joins keep order
-    return len(todo)
+        rows = ahead.pop(month) if month in ahead else derive(month)
+        earlier, later = month_of(index - 1), month_of(index + 1)
+        if before is None or before[0] != earlier:
+            before = (earlier, files.present(earlier, NEIGHBOUR_SOURCE))
+        if later in fresh:
+            ahead[later] = derive(later)
+            after = _slim(ahead[later])
+        else:
+            after = files.present(later, NEIGHBOUR_SOURCE)
+        write_month(month, attach_neighbours(rows, before[1], after))
+        before = (month, _slim(rows))
+
+
+def relink(files: MonthFiles, months: list[str], write_month, tick=lambda: None) -> None:
+    """Refresh the neighbour columns of months already in the lake (beside a written one)."""
+    for month in sorted(months):
+        tick()
+        index = month_index(month)
+        rows = pl.read_parquet(files.path(month))
+        write_month(month, attach_neighbours(
+            rows, files.present(month_of(index - 1), NEIGHBOUR_SOURCE),
+            files.present(month_of(index + 1), NEIGHBOUR_SOURCE)))
 
 
 def tier_entries(files: MonthFiles, tick=lambda: None) -> pl.DataFrame:

@@ -644,42 +644,40 @@ class MonthStaging:
 def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive: bool,
                      steps: _Steps) -> tuple[list[str], int, list[pl.DataFrame]]:
     """Write each delivered month whole (replacing that month); other months are linked,
-    or derived again when the tier settings changed since they were written; then the
-    history columns and tier entries (tierflow/history.py).
+    or derived again when the tier settings changed since they were written; each written
+    month gets its history columns as it is written, the lake months beside them are
+    refreshed, and tier entries are rebuilt (tierflow/history.py).
     Returns the months delivered, the rows loaded and the duplicate rows set aside."""
     schema = snapshot_schema()
     writer.write_empty_snapshots(schema)
     clients = pl.read_parquet(writer.dir / "clients.parquet")
-    months, loaded, dups = staging.months(), 0, []
-    written = list(months)
+    files = history.MonthFiles(writer.dir, writer.base_dir)
+    delivered, dups = staging.months(), []
+    loaded = 0
+    lake_months = set(files.months())
+    rederived = sorted(lake_months - set(delivered)) if rederive else []
+    written = sorted({*delivered, *rederived})
+    beside = sorted({history.month_of(history.month_index(m) + d) for m in written
+                     for d in (-1, 1)} & lake_months - set(written))
+    every = lake_months | set(delivered)
+    steps.add(len(written) + len(beside) + len(every))  # write, refresh, tier entries
 
-    rederived = [p for p in sorted((writer.base_dir / "snapshots").glob("*.parquet"))
-                 if p.stem not in months and p.stem != "empty"] \
-        if rederive and writer.base_dir is not None else []
-    every = set(months) | set(history.MonthFiles(writer.dir, writer.base_dir).months())
-    # steps: write each month delivered or rederived; link neighbours; tier entries (per month)
-    steps.add(len(months) + len(rederived) + 2 * len(every))
-
-    def write(month: str, rows: pl.DataFrame) -> None:
-        steps.tick()
+    def derive(month: str) -> pl.DataFrame:
+        nonlocal loaded
+        if month in delivered:
+            rows, dup = set_aside_duplicates(staging.read(month), contract.SNAPSHOTS)
+            dups.append(dup)
+            loaded += rows.height
+            rows = rows.drop(FILE, LINE).rename({"snapshot_month": "month"})
+        else:  # a lake month whose tiers are derived again
+            rows = pl.read_parquet(files.path(month)).drop(
+                *SNAPSHOT_DERIVED, *history.NEIGHBOUR_COLUMNS, strict=False)
         rows = derive_snapshot_columns(rows, clients, settings).with_columns(
             pl.lit(None, dtype).alias(name) for name, dtype in history.NEIGHBOUR_COLUMNS.items())
-        rows = rows.select(schema.names()).cast(dict(schema))
-        writer.write_month(month, rows.sort("branch_id", "client_id"))
+        return rows.select(schema.names()).cast(dict(schema)).sort("branch_id", "client_id")
 
-    for month in months:
-        rows, dup = set_aside_duplicates(staging.read(month), contract.SNAPSHOTS)
-        dups.append(dup)
-        loaded += rows.height
-        write(month, rows.drop(FILE, LINE).rename({"snapshot_month": "month"}))
+    history.write_with_neighbours(files, written, derive, writer.write_month, steps.tick)
     staging.remove()
-    for path in rederived:
-        stored = pl.read_parquet(path)
-        write(path.stem, stored.drop(*SNAPSHOT_DERIVED, *history.NEIGHBOUR_COLUMNS,
-                                     strict=False))
-        written.append(path.stem)
-    files = history.MonthFiles(writer.dir, writer.base_dir)
-    linked = history.link_neighbours(files, written, writer.write_month, steps.tick)
-    steps.tick(len(every) - linked)  # months whose neighbours did not change
+    history.relink(files, beside, writer.write_month, steps.tick)
     writer.write_table("tier_entries", history.tier_entries(files, steps.tick))
-    return months, loaded, dups
+    return delivered, loaded, dups
