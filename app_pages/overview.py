@@ -71,6 +71,9 @@ columns = ["branch_id", "branch_name", "clients", "aum", "growth_mom", "growth_y
 shown, config = charts.display_table(league[columns], f.lang)
 shown.insert(4, "trend", league["branch_id"].map(charts.series_by(trend, "branch_id", "aum")))
 config["trend"] = st.column_config.LineChartColumn(L("aum_trend"), width="small")
+shown.insert(7, "tier_mix", charts.tier_mix(league))
+config["tier_mix"] = st.column_config.BarChartColumn(L("tier_mix"), width="small", y_min=0,
+                                                     help=L("tier_mix_help"))
 config["vip_share"] = st.column_config.ProgressColumn(L("vip_share"), format="%.1f%%",
                                                       min_value=0, max_value=100)
 selection = st.dataframe(shown, key="overview_league", hide_index=True, on_select="rerun",

@@ -115,6 +115,12 @@ def display_table(df: pd.DataFrame, lang: str,
     return shown, config
 
 
+def tier_mix(league: pd.DataFrame) -> pd.Series:
+    """Each branch's clients per tier, mass to private, as one list (a bar column)."""
+    counts = league[[f"{tier}_clients" for tier in TIER_CODES]]
+    return pd.Series(counts.values.tolist(), index=league.index)
+
+
 def money_values(values, lang: str) -> tuple[list[float], dict]:
     """Money on a chart axis: plotly cannot write 万/亿 ticks, so in Chinese the values are in
     万元 (said in the axis title); in English RMB with K/M/B ticks. Returns the values and the
