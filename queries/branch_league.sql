@@ -120,7 +120,8 @@ final as (
              else cast(m.aum as double) / cast(e.aum_year_ago as double) - 1
         end as growth_yoy,
         m.vip_clients,
-        cast(m.vip_clients as double) / m.clients as vip_share,
+        case when m.clients = 0 then null
+             else cast(m.vip_clients as double) / m.clients end as vip_share,
         m.mass_clients,
         m.gold_clients,
         m.platinum_clients,

@@ -70,7 +70,9 @@ final as (
         later.month_index - c.cohort_index as months_since,
         c.cohort_size,
         coalesce(r.retained, 0) as retained,
-        cast(coalesce(r.retained, 0) as double) / c.cohort_size as retention_rate,
+        case when c.cohort_size = 0 then null
+             else cast(coalesce(r.retained, 0) as double) / c.cohort_size
+        end as retention_rate,
         case when c.cohort_aum = 0 then null
              else cast(coalesce(r.retained_aum, 0) as double) / cast(c.cohort_aum as double)
         end as aum_retention_rate
