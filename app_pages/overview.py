@@ -77,7 +77,7 @@ config["tier_mix"] = st.column_config.BarChartColumn(L("tier_mix"), width="small
 config["vip_share"] = st.column_config.ProgressColumn(L("vip_share"), format="%.1f%%",
                                                       min_value=0, max_value=100)
 selection = st.dataframe(shown, key="overview_league", hide_index=True, on_select="rerun",
-                         selection_mode="single-row", column_config=config)
+                         selection_mode="single-row", column_config=config, row_height=35)
 chosen = selection.selection.rows
 if chosen:
     branch = league.iloc[chosen[0]]
