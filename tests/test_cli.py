@@ -1,6 +1,5 @@
 """The command line: `python -m tierflow query` in every format, errors, ingest exit codes."""
 
-import io
 import json
 import subprocess
 import sys

@@ -56,23 +56,20 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from tierflow import contract
+
 __all__ = ["generate_delivery", "progress_total"]
 
 # --- Files and columns (DATA_CONTRACT.md) -----------------------------------------------------
 
-BRANCH_COLUMNS = ("branch_id", "branch_name", "parent_branch", "region")
-MANAGER_COLUMNS = ("manager_id", "manager_name", "branch_id", "role")
-CLIENT_COLUMNS = ("client_id", "name", "branch_id", "manager_id", "gender", "birth_date",
-                  "open_date", "segment", "risk_profile", "preference_type", "phone", "id_number")
-SNAPSHOT_COLUMNS = ("snapshot_month", "client_id", "aum", "branch_id", "manager_id", "aum_avg",
-                    "deposits", "wealth", "funds", "insurance", "bonds", "securities", "loans",
-                    "products_held", "txn_count", "turnover", "fee_income", "last_txn_date",
-                    "status")
-CASE_COLUMNS = ("case_id", "client_id", "branch_id", "opened_on", "outcome", "closed_on",
-                "first_contact_on", "handler_id", "handler_role", "case_type", "channel",
-                "reason", "measure", "aum_at_stake", "aum_kept", "warning_id")
-WARNING_COLUMNS = ("warning_id", "client_id", "raised_on", "rule", "severity", "amount", "note")
-MATURITY_COLUMNS = ("client_id", "product_type", "amount", "maturity_date")
+def _columns(table: contract.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
+
+
+CLIENT_COLUMNS = _columns(contract.CLIENTS)
+CASE_COLUMNS = _columns(contract.RETENTION_CASES)
+WARNING_COLUMNS = _columns(contract.WARNINGS)
+MATURITY_COLUMNS = _columns(contract.MATURITIES)
 
 # Files written besides the monthly snapshots; each one is a progress unit.
 _EXTRA_FILES = ("branches.csv", "managers.csv", "clients.csv", "retention_cases.csv",

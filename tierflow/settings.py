@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal
 from pathlib import Path
 
 TIER_CODES = ("mass", "gold", "platinum", "diamond", "private")
@@ -82,10 +81,6 @@ class Settings:
         ceilings = floors[1:] + [None]
         return [(code, rank, lo, hi) for rank, (code, lo, hi)
                 in enumerate(zip(TIER_CODES, floors, ceilings))]
-
-    def tier_of(self, aum: Decimal | float) -> str:
-        """The tier of one AUM amount (a band includes its lower bound)."""
-        return next(code for code, _, lo, hi in reversed(self.tier_bands) if aum >= lo)
 
     @property
     def lake_fingerprint(self) -> dict:
