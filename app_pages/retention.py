@@ -34,8 +34,11 @@ ranked = by_branch.sort_values(rate, ascending=False)
 st.plotly_chart(
     go.Figure(go.Bar(
         x=ranked["branch_id"], y=ranked[rate],
-        text=[f"n={n}" for n in ranked["closed_cases"]], textposition="outside",
-        marker={"color": ranked["closed_cases"], "colorscale": "Blues", "cmin": 0,
+        # n above each bar while there is room for it; on hover always
+        text=[f"n={n}" for n in ranked["closed_cases"]],
+        textposition="outside" if len(ranked) <= 20 else "none",
+        marker={"color": ranked["closed_cases"], "cmin": 0,
+                "colorscale": [[0, "#c6dbef"], [1, "#08306b"]],
                 "showscale": True,
                 "colorbar": {"title": L("closed_cases")}},
         hovertemplate="%{x}: %{y:.1%} (%{text})<extra></extra>"),

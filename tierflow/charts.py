@@ -8,6 +8,9 @@ layout.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -268,7 +271,9 @@ def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=grid.values, x=list(grid.columns), y=[f"{m} (n={n:,})" for m, n in sizes.items()],
         customdata=[[[m, int(k)] for k in grid.columns] for m in grid.index],
-        colorscale="Blues", zmin=0, zmax=1, hoverinfo="skip",
+        # the scale spans the rates shown (in tenths), so close rates still look different
+        colorscale="Blues", zmin=math.floor(np.nanmin(grid.values) * 10) / 10,
+        zmax=max(1.0, float(np.nanmax(grid.values))), hoverinfo="skip",
         # percentages in the cells only while they are big enough to read
         texttemplate="%{z:.0%}" if grid.shape[1] <= 18 else None))
     heat = fig.data[0]
