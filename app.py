@@ -1,12 +1,17 @@
-"""tierflow: the frame. Page config, shared filters, navigation; pages live in app_pages/."""
+"""tierflow: the frame. Page config, sign-in, shared filters, navigation; pages live in
+app_pages/."""
 
 import streamlit as st
 
-from tierflow import app_data, frame
+from tierflow import app_data, frame, sign_in
 from tierflow.i18n import t
 from tierflow.lake import LakeMissing
 
 st.set_page_config(page_icon="📊", layout="wide")  # each page titles the browser tab
+
+lang = frame.draw_language()
+user = sign_in.require_user(lang)  # draws the sign-in form and stops when nobody is signed in
+frame.draw_user(user, lang)
 
 try:
     months = app_data.months()
@@ -14,11 +19,10 @@ except LakeMissing as exc:
     st.error(str(exc))
     st.stop()
 
-filters = frame.draw_shared_filters(months)
+filters = frame.draw_shared_filters(months, lang)
 st.session_state["_filters"] = filters
-lang = filters.lang
 
-page = st.navigation({
+pages = {
     t("group_overview", lang): [
         st.Page("app_pages/overview.py", title=t("page_overview", lang), icon="🏦",
                 default=True),
@@ -32,6 +36,11 @@ page = st.navigation({
     t("group_lists", lang): [
         st.Page("app_pages/clients.py", title=t("page_clients", lang), icon="👥"),
     ],
-})
+}
+if user.is_admin:
+    pages[t("group_admin", lang)] = [
+        st.Page("app_pages/audit.py", title=t("page_audit", lang), icon="🧾"),
+    ]
+page = st.navigation(pages)
 frame.follow_go_to()
 page.run()

@@ -11,6 +11,7 @@ SHOWN_ROWS = 1_000  # rows drawn in the table; totals and downloads cover every 
 
 f = frame.current()
 L = f.label
+user = app_data.signed_in_user()
 st.header(L("page_clients"))
 
 drill = st.session_state.get(frame.DRILL)
@@ -65,7 +66,8 @@ if "aum_change" in clients:
 downloads = st.columns(3)
 for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
     column.download_button(
-        L(f"download_{fmt}"), data=lambda fmt=fmt: app_data.export_file(name, params, fmt),
+        L(f"download_{fmt}"),
+        data=lambda fmt=fmt: app_data.export_file(name, params, fmt, user.name),
         file_name=f"tierflow-{name}-{f.month}.{fmt}", mime=MEDIA_TYPES[fmt],
         on_click="ignore", key=f"clients_download_{fmt}")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tierflow.access import EVERYTHING  # noqa: E402
 from tierflow.demo import generate_delivery  # noqa: E402
 from tierflow.ingest import ingest  # noqa: E402
 from tierflow.lake import Lake  # noqa: E402
@@ -80,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = args.data_dir or ensure_lake(args.clients, args.months, args.branches)
-    runner = QueryRunner(data_dir)
+    runner = QueryRunner(data_dir).for_scope(EVERYTHING)
     print(f"lake {data_dir}: {len(runner.lake.months())} months")
     print(f"\n{'query':<24} {'parameters':<50} {'cold ms':>9} {'median ms':>10} {'rows':>7}")
     for name, params in cases(runner):

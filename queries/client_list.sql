@@ -19,6 +19,7 @@
 --   client_id      Client.
 --   name           Name (personal data).
 --   phone          Phone (personal data).
+--   id_number      ID number (personal data).
 --   branch_id      Branch that month.
 --   branch_name    Its name.
 --   manager_id     Manager that month (empty: unassigned).
@@ -60,6 +61,7 @@ listed as (
         r.client_id,
         c.name,
         c.phone,
+        c.id_number,
         r.branch_id,
         b.branch_name,
         r.manager_id,

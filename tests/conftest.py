@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tierflow.access import EVERYTHING
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
 from tierflow.settings import Settings
@@ -75,6 +76,6 @@ def build_lake(tmp_path):
         report = ingest(delivery, data_dir, settings or Settings())
         assert not report.rejected, report.summary()
         assert report.set_aside.height == 0, report.summary()
-        return QueryRunner(data_dir)
+        return QueryRunner(data_dir).for_scope(EVERYTHING)
 
     return build

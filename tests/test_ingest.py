@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from conftest import BRANCHES, client, snap, write_csv, write_delivery
+from tierflow.access import EVERYTHING
 from tierflow.ingest import ingest
 from tierflow.lake import Lake
 from tierflow.settings import Settings
@@ -232,8 +233,10 @@ def test_tier_settings_change_is_refused_until_rebuild(tmp_path, first_load):
 
     (tmp_path / "data" / "settings.toml").write_text("[tiers]\ntier_floors = [0, 500, 5000, 50000, 60000]\n")
     with pytest.raises(QueryError, match="rebuild"):
-        QueryRunner(tmp_path / "data").run("tier_distribution", {"month": "2024-01"})
+        QueryRunner(tmp_path / "data").for_scope(EVERYTHING).run(
+            "tier_distribution", {"month": "2024-01"})
     from tierflow.settings import load_settings
     ingest(None, tmp_path / "data", load_settings(tmp_path / "data"))
-    out = QueryRunner(tmp_path / "data").run("tier_distribution", {"month": "2024-01"})
+    out = QueryRunner(tmp_path / "data").for_scope(EVERYTHING).run(
+        "tier_distribution", {"month": "2024-01"})
     assert out[out.clients > 0][["tier", "clients"]].values.tolist() == [["gold", 2]]

@@ -13,11 +13,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import write_delivery
+from tierflow.access import EVERYTHING, write_demo_users
 from tierflow.demo import generate_delivery
 from tierflow.i18n import count, money, percent
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
 from tierflow.settings import Settings
+from tierflow.sign_in import SIGNED_IN_AS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["overview", "tiers", "migration", "churn", "retention", "clients"]
@@ -34,21 +36,28 @@ def demo_data_dir(tmp_path_factory):
     write_delivery(root / "extra", {"branches": [{"branch_id": EMPTY_BRANCH,
                                                   "branch_name": "空网点"}]})
     ingest(root / "extra", root / "data", Settings())
+    write_demo_users(root / "data")
     return root / "data"
 
 
-@pytest.fixture
-def app(demo_data_dir, monkeypatch):
-    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(demo_data_dir))
+def signed_in(user: str) -> AppTest:
+    """The app as `user` of the data folder's users file sees it after signing in."""
     at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[SIGNED_IN_AS] = user
     at.run()
     assert not at.exception, at.exception
     return at
 
 
+@pytest.fixture
+def app(demo_data_dir, monkeypatch):
+    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(demo_data_dir))
+    return signed_in("demo-executive")
+
+
 @pytest.fixture(scope="session")
 def runner(demo_data_dir):
-    return QueryRunner(demo_data_dir)
+    return QueryRunner(demo_data_dir).for_scope(EVERYTHING)
 
 
 def figure(at: AppTest, index: int) -> list[dict]:
@@ -185,15 +194,14 @@ def one_month_data_dir(tmp_path_factory):
     for ledger in ("retention_cases.csv", "warnings.csv"):
         (root / "demo" / ledger).unlink()
     ingest(root / "demo", root / "data", Settings())
+    write_demo_users(root / "data")
     return root / "data"
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_on_a_single_month_without_cases(one_month_data_dir, monkeypatch, page):
     monkeypatch.setenv("TIERFLOW_DATA_DIR", str(one_month_data_dir))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at = open_page(at, page, "en")
+    at = open_page(signed_in("demo-executive"), page, "en")
     assert at.header
     if page == "retention":
         assert "No retention case" in " ".join(i.value for i in at.info)

@@ -34,6 +34,7 @@ month + 3, + 6 and + 12 exist but no month has its previous month):
 import pytest
 
 from conftest import BRANCHES, client, rows, snap, write_delivery
+from tierflow.access import EVERYTHING
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
 from tierflow.settings import Settings
@@ -80,7 +81,7 @@ def _lake(tmp_path_factory, name, tables) -> QueryRunner:
     report = ingest(delivery, tmp / "data", Settings())
     assert not report.rejected, report.summary()
     assert report.set_aside.height == 0, report.summary()
-    return QueryRunner(tmp / "data")
+    return QueryRunner(tmp / "data").for_scope(EVERYTHING)
 
 
 # Module-scoped: the queries only read, so one load per fixture keeps the module fast.

@@ -23,6 +23,7 @@ from test_queries import CASES, CLIENTS, SNAPSHOTS
 def runner(tmp_path_factory):
     from conftest import BRANCHES, write_delivery
     from tierflow.ingest import ingest
+    from tierflow.access import EVERYTHING
     from tierflow.queries import QueryRunner
     from tierflow.settings import Settings
 
@@ -31,7 +32,7 @@ def runner(tmp_path_factory):
                                                  "snapshots": SNAPSHOTS,
                                                  "retention_cases": CASES})
     ingest(delivery, tmp / "data", Settings())
-    return QueryRunner(tmp / "data")
+    return QueryRunner(tmp / "data").for_scope(EVERYTHING)
 
 
 def test_monthly_totals(runner):

@@ -28,6 +28,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import client, rows, snap, write_delivery
+from tierflow.access import EVERYTHING
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
 from tierflow.settings import Settings
@@ -85,7 +86,7 @@ def runner(tmp_path_factory):
     report = ingest(delivery, tmp / "data", Settings())
     assert not report.rejected, report.summary()
     assert report.set_aside.height == 0, report.summary()
-    return QueryRunner(tmp / "data")
+    return QueryRunner(tmp / "data").for_scope(EVERYTHING)
 
 
 def zeros(month=None):

@@ -1,9 +1,12 @@
-"""The app's one door to data: cached named-query results for the Streamlit pages.
+"""The app's one door to data: cached named-query results for the Streamlit pages, always
+within the signed-in user's scope.
 
 Caching lives here and nowhere else. A result is keyed by the query name, every parameter, the
-data folder and the lake version it was computed on, so a new load is never answered from an
-old cache entry. The runner itself (tierflow.queries) knows nothing of Streamlit; it keeps one
-DuckDB connection per process and data folder.
+data folder, the lake version it was computed on and the asking user's scope (branches,
+manager, masking), so a new load is never answered from an old cache entry and two users share
+an entry only when they may both see it. The frame puts the signed-in user in the session at
+every run (tierflow/sign_in.py); without one, no query runs. The runner (tierflow.queries)
+knows nothing of Streamlit; it keeps one DuckDB connection per process and data folder.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from tierflow.export import to_bytes
+from tierflow.access import AccessError, Scope, User, UserStore
+from tierflow.export import export_query
 from tierflow.queries import QueryRunner, runner_for
+
+USER_KEY = "_user"  # the signed-in User, looked up in the users file at every run
 
 
 def data_dir() -> Path:
@@ -26,19 +32,32 @@ def runner() -> QueryRunner:
     return runner_for(data_dir())
 
 
+def users() -> UserStore:
+    return UserStore(data_dir())
+
+
 def lake_version() -> str:
     return runner().lake.require_version()
 
 
+def signed_in_user() -> User:
+    user = st.session_state.get(USER_KEY)
+    if user is None:
+        raise AccessError("no signed-in user: sign in first")
+    return user
+
+
 @st.cache_data(ttl=3600, max_entries=2000, show_spinner=False)
-def _cached(name: str, folder: str, version: str,
+def _cached(name: str, folder: str, version: str, scope: tuple,
             params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
-    return runner_for(Path(folder)).run(name, dict(params))
+    return runner_for(Path(folder)).run(name, dict(params), scope=Scope(*scope))
 
 
 def query(name: str, **params) -> pd.DataFrame:
-    """A named query's rows for the current lake version (cached)."""
-    return _cached(name, str(data_dir().resolve()), lake_version(),
+    """A named query's rows for the current lake version, as the signed-in user may see
+    them (cached)."""
+    scope = signed_in_user().scope()
+    return _cached(name, str(data_dir().resolve()), lake_version(), scope.key,
                    tuple(sorted(params.items())))
 
 
@@ -46,6 +65,12 @@ def months() -> list[str]:
     return runner().lake.months(lake_version())
 
 
-def export_file(name: str, params: dict, fmt: str) -> bytes:
-    """A named query's full result as a download (built only when the button is clicked)."""
-    return to_bytes(runner().run_arrow(name, params), fmt)
+def export_file(name: str, params: dict, fmt: str, user_name: str) -> bytes:
+    """A named query's full result as a download, built only when the button is clicked.
+
+    Runs outside the script run, so the user is looked up again here by name: a user removed
+    since the page was drawn gets nothing. The export is written to the audit log first."""
+    user = users().require(user_name)
+    data, _ = export_query(runner(), user=user.name, role=user.role, scope=user.scope(),
+                           source="app", name=name, params=params, fmt=fmt)
+    return data

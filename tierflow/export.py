@@ -3,6 +3,10 @@
 Text cells that a spreadsheet would read as a formula (=, +, -, @, tab, carriage return at the
 start) are prefixed with an apostrophe in CSV and XLSX, so a client name such as
 ``=HYPERLINK(...)`` arrives as text, not as a live formula (OWASP "CSV injection").
+
+`export_query` is the only way a named query's rows leave as a file (app downloads and the
+command line): it runs the query in the user's scope and records the export in the audit log
+before returning the bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ import io
 
 import polars as pl
 import pyarrow as pa
+
+from tierflow import audit
+from tierflow.access import Scope
+from tierflow.queries import QueryRunner
 
 FORMATS = ("csv", "json", "parquet", "xlsx")
 MEDIA_TYPES = {
@@ -44,3 +52,17 @@ def to_bytes(table: pa.Table | pl.DataFrame, fmt: str) -> bytes:
     else:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return buf.getvalue()
+
+
+def export_query(runner: QueryRunner, *, user: str, role: str, scope: Scope, source: str,
+                 name: str, params: dict, fmt: str) -> tuple[bytes, int]:
+    """A named query's rows, as `user` may see them, as a file; (bytes, rows). The export is
+    recorded in the audit log first; if that fails, audit.AuditError and no bytes."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    table = runner.run_arrow(name, params, scope=scope)
+    data = to_bytes(table, fmt)
+    audit.record(runner.lake.data_dir, user=user, role=role, source=source, query=name,
+                 params=params, rows=table.num_rows, columns=table.column_names,
+                 masked=not scope.personal_data, fmt=fmt, data=data)
+    return data, table.num_rows

@@ -1,4 +1,4 @@
-"""The frame's shared parts: language, the signed-in user, and the shared filters.
+"""The frame's shared parts: language, who is signed in, and the shared filters.
 
 The frame (app.py) creates these widgets once, before navigation, so they keep their state
 across page switches; each is bound to the URL (``bind="query-params"``), so a link restores
@@ -11,19 +11,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tierflow import app_data
+from tierflow import app_data, sign_in
+from tierflow.access import User
 from tierflow.i18n import DEFAULT_LANG, LANGS, t
 from tierflow.settings import TIER_CODES
 
 # A page asks the frame to change a shared filter (e.g. a league-table click opens a branch)
 # by leaving the new value here; the frame applies it before it draws the widget next run.
 PENDING = "_pending_filters"
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    role: str
 
 
 @dataclass(frozen=True)
@@ -44,11 +39,6 @@ class Filters:
 
     def label(self, key: str, **values) -> str:
         return t(key, self.lang, **values)
-
-
-def current_user() -> User:
-    """The signed-in user; until sign-in exists, a local default executive."""
-    return User(name="local", role="executive")
 
 
 def request_filters(**values) -> None:
@@ -74,17 +64,37 @@ def _relabel_on_language_change(lang: str) -> None:
     st.session_state[_LANG_DRAWN] = lang
 
 
-def draw_shared_filters(months: list[str]) -> Filters:
-    """The sidebar: language, month, branches, tiers. Called once, by the frame."""
-    for key, value in st.session_state.pop(PENDING, {}).items():
-        st.session_state[key] = value
+def draw_language() -> str:
+    """The language switch, first in the sidebar (the sign-in form speaks it too)."""
     with st.sidebar:
         lang = st.segmented_control(
             "Language / 语言", list(LANGS), format_func=LANGS.get, default=DEFAULT_LANG,
             key="lang", bind="query-params", required=True)
-        _relabel_on_language_change(lang)
-        st.caption(t("signed_in_as", lang, name=current_user().name,
-                     role=t(f"role_{current_user().role}", lang)))
+    _relabel_on_language_change(lang)
+    return lang
+
+
+def draw_user(user: User, lang: str) -> None:
+    """Who is signed in, what they may see, and the way out."""
+    with st.sidebar:
+        scope = user.scope()
+        if scope.manager_id:
+            sees = t("scope_own_clients", lang, manager=scope.manager_id)
+        elif scope.branches:
+            sees = t("scope_branches", lang, branches=", ".join(scope.branches))
+        else:
+            sees = t("scope_all", lang)
+        masked = "" if scope.personal_data else " · " + t("scope_masked", lang)
+        st.caption(t("signed_in_as", lang, name=user.display_name or user.name,
+                     role=t(f"role_{user.role}", lang)) + f" · {sees}{masked}")
+        sign_in.draw_sign_out(sign_in.mode(), lang)
+
+
+def draw_shared_filters(months: list[str], lang: str) -> Filters:
+    """The sidebar's shared filters: month, branches, tiers. Called once, by the frame."""
+    for key, value in st.session_state.pop(PENDING, {}).items():
+        st.session_state[key] = value
+    with st.sidebar:
         month = st.selectbox(t("month", lang), months[::-1], key="month",
                              bind="query-params")
         names = dict(app_data.query("branches")[["branch_id", "branch_name"]].values)

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tierflow.access import MASKS, Scope
 from tierflow.lake import Lake
 from tierflow.settings import Settings, load_settings
 
@@ -152,14 +153,63 @@ def bind(query: NamedQuery, given: dict, settings: Settings) -> dict:
     return bound
 
 
+# How each logical table is narrowed to a user's scope (tierflow/access.py): the filter for a
+# scope of some branches, and the one for a manager's own clients. Rows are a branch's when the
+# row says so (a snapshot row by that month's branch); warnings and maturities have no branch
+# and follow their client. A table not listed here cannot be read in a narrowed scope at all.
+_IN_BRANCHES = "list_contains($scope_branches, branch_id)"
+_BRANCH_CLIENTS = ("client_id in (select client_id from lake_clients "
+                   "where list_contains($scope_branches, branch_id))")
+_OWN_CLIENTS = "client_id in (select client_id from lake_clients where manager_id = $scope_manager)"
+SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
+    "branches": (_IN_BRANCHES, _IN_BRANCHES),
+    "managers": (_IN_BRANCHES, "manager_id = $scope_manager"),
+    "clients": (_IN_BRANCHES, "manager_id = $scope_manager"),
+    "snapshots": (_IN_BRANCHES, _OWN_CLIENTS),
+    "retention_cases": (_IN_BRANCHES, _OWN_CLIENTS),
+    "tier_entries": (_IN_BRANCHES, _OWN_CLIENTS),
+    "warnings": (_BRANCH_CLIENTS, _OWN_CLIENTS),
+    "maturities": (_BRANCH_CLIENTS, _OWN_CLIENTS),
+    "tiers": (None, None),  # the tier bands: no client data
+}
+
+
+def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]]) -> str:
+    """The query with every logical table it reads replaced by that table narrowed to the
+    scope (and personal data masked): common table expressions named after the tables, put in
+    front of the query's own, so the query text itself never sees a row outside the scope.
+
+    `columns` holds each table's columns (the masked `clients` lists them one by one)."""
+    body = "\n".join(line for line in query.sql.splitlines() if not line.startswith("--"))
+    narrowed = []
+    for table in columns:
+        if not re.search(rf"\b{table}\b", body):
+            continue
+        if table not in SCOPE_FILTERS:
+            raise QueryError(f"table {table} has no scope rule (tierflow/queries.py)")
+        branch_filter, manager_filter = SCOPE_FILTERS[table]
+        where = [f for f, on in ((branch_filter, scope.branches is not None),
+                                 (manager_filter, scope.manager_id is not None)) if on and f]
+        select = ", ".join(f"{MASKS[c]} as {c}" if c in MASKS and not scope.personal_data
+                           else c for c in columns[table])
+        narrowed.append(f"{table} as not materialized (select {select} from lake_{table}"
+                        f"{' where ' + ' and '.join(where) if where else ''})")
+    lead = re.match(r"\s*with\s+", body, flags=re.IGNORECASE)
+    if lead:
+        return "with " + ",\n".join(narrowed) + ",\n" + body[lead.end():]
+    return "with " + ",\n".join(narrowed) + "\n" + body
+
+
 class QueryRunner:
-    """Runs named queries over the current lake version of one data folder."""
+    """Runs named queries over the current lake version of one data folder, each within the
+    asking user's scope."""
 
     def __init__(self, data_dir: Path, memory_limit: str = "4GB", threads: int = 2):
         self.lake = Lake(data_dir)
         self.settings = load_settings(data_dir)
         self._lock = threading.Lock()
         self._version: str | None = None
+        self._columns: dict[str, list[str]] = {}
         self.lake.root.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
         # Order matters: allowed_directories must be set while external access is still on.
@@ -170,7 +220,8 @@ class QueryRunner:
         self._con = con
 
     def _refresh(self) -> str:
-        """Point the logical tables at the current lake version if a load replaced it."""
+        """Point the tables at the current lake version if a load replaced it: `lake_<table>`
+        over the parquet files, and the logical name over that for unrestricted scopes."""
         version = self.lake.require_version()
         if version == self._version:
             return version
@@ -182,27 +233,63 @@ class QueryRunner:
                         f"The tier settings in {self.lake.data_dir}/settings.toml differ from "
                         f"those the lake was built with ({baked}); run "
                         "`python -m tierflow rebuild` to derive the tiers again.")
+                columns = {}
                 for table, files in self.lake.table_files(version).items():
                     self._con.read_parquet([str(f) for f in files]).create_view(
-                        table, replace=True)
+                        f"lake_{table}", replace=True)
+                    base = self._con.table(f"lake_{table}")
+                    base.create_view(table, replace=True)
+                    columns[table] = list(base.columns)
+                self._columns = columns
                 self._version = version
         return version
 
-    def run_arrow(self, name: str, params: dict | None = None) -> pa.Table:
+    def run_arrow(self, name: str, params: dict | None = None, *, scope: Scope) -> pa.Table:
+        """A named query's rows as the user with `scope` may see them."""
         query = catalog().get(name)
         if query is None:
             raise QueryError(f"no query named {name!r}; known: {', '.join(catalog())}")
         bound = bind(query, params or {}, self.settings)
         self._refresh()
+        sql = query.sql
+        if not scope.unrestricted:
+            sql = scoped_sql(query, scope, self._columns)
+            bound |= {k: v for k, v in (("scope_branches", list(scope.branches or ())),
+                                        ("scope_manager", scope.manager_id))
+                      if f"${k}" in sql}
         cursor = self._con.cursor()
         try:
-            return cursor.sql(query.sql, params=bound).to_arrow_table()
+            return cursor.sql(sql, params=bound).to_arrow_table()
         finally:
             cursor.close()
 
-    def run(self, name: str, params: dict | None = None) -> pd.DataFrame:
+    def run(self, name: str, params: dict | None = None, *, scope: Scope) -> pd.DataFrame:
         """A named query's rows as a pandas frame (money as float, for charts and tables)."""
-        return money_as_float(self.run_arrow(name, params)).to_pandas()
+        return money_as_float(self.run_arrow(name, params, scope=scope)).to_pandas()
+
+    def for_scope(self, scope: Scope) -> ScopedRunner:
+        return ScopedRunner(self, scope)
+
+
+@dataclass(frozen=True)
+class ScopedRunner:
+    """A runner with the scope fixed: what the command line, tests and benchmarks hold."""
+    runner: QueryRunner
+    scope: Scope
+
+    @property
+    def lake(self) -> Lake:
+        return self.runner.lake
+
+    @property
+    def settings(self) -> Settings:
+        return self.runner.settings
+
+    def run_arrow(self, name: str, params: dict | None = None) -> pa.Table:
+        return self.runner.run_arrow(name, params, scope=self.scope)
+
+    def run(self, name: str, params: dict | None = None) -> pd.DataFrame:
+        return self.runner.run(name, params, scope=self.scope)
 
 
 def money_as_float(table: pa.Table) -> pa.Table:

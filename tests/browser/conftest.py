@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tierflow.access import EVERYTHING
 from tierflow.demo import generate_delivery
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
@@ -47,7 +48,7 @@ def demo_data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def runner(demo_data_dir) -> QueryRunner:
     """The named queries over the app's data folder: where every expected figure comes from."""
-    return QueryRunner(demo_data_dir)
+    return QueryRunner(demo_data_dir).for_scope(EVERYTHING)
 
 
 def _free_port() -> int:
