@@ -81,7 +81,7 @@ selection = st.dataframe(shown, key="overview_league", hide_index=True, on_selec
 chosen = selection.selection.rows
 if chosen:
     branch = league.iloc[chosen[0]]
-    st.write(L("league_chosen", branch=f"{branch['branch_id']} {branch['branch_name']}"))
+    st.text(L("league_chosen", branch=f"{branch['branch_id']} {branch['branch_name']}"))
     open_view, list_clients = st.columns(2)
     open_view.button(L("open_branch_view"), key="overview_open_branch",
                      on_click=frame.open_branch, args=(branch["branch_id"], "app_pages/tiers.py"))

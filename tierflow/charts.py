@@ -8,6 +8,7 @@ layout.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -173,6 +174,12 @@ def tier_trend_figure(trend: pd.DataFrame, measure: str, share: bool, lang: str)
     return fig
 
 
+def plain_text(value: str) -> str:
+    """Text from the data as plotly shows it literally: plotly reads <b>, <a href> and the like
+    in labels as markup, so the angle brackets go in as entities."""
+    return html.escape(value, quote=False)
+
+
 def branch_tier_figure(rows: pd.DataFrame, measure: str, share: bool, lang: str) -> go.Figure:
     """One horizontal stacked bar per branch, split by tier; click a segment to drill."""
     colors = tier_colors()
@@ -180,7 +187,8 @@ def branch_tier_figure(rows: pd.DataFrame, measure: str, share: bool, lang: str)
     fig = go.Figure()
     for tier, part in rows.groupby("tier", sort=False):
         values = part[measure] / totals[part.index] if share else part[measure]
-        fig.add_bar(y=part["branch_id"] + " " + part["branch_name"].fillna(""), x=values,
+        names = (part["branch_id"] + " " + part["branch_name"].fillna("")).map(plain_text)
+        fig.add_bar(y=names, x=values,
                     orientation="h", name=tier_label(tier, lang), marker_color=colors[tier],
                     customdata=list(zip(part["branch_id"], part["tier"])))
     fig.update_layout(barmode="stack", height=max(320, 22 * rows["branch_id"].nunique()),
