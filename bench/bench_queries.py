@@ -1,10 +1,13 @@
 """Median time of every named query on a demo lake of a given size.
 
     python bench/bench_queries.py --clients 200000 --months 36 [--repeat 7] [--data-dir DIR]
+                                  [--user NAME]
 
 The lake is generated once per size under bench/results/ and reused. Each query runs with the
 parameters a page would use (latest month, year-on-year transition, all branches and one
-branch); the first run (cold) is reported apart from the median of the warm runs.
+branch); the first run (cold) is reported apart from the median of the warm runs. With
+`--user NAME` (a user of the data folder's users file) the queries run in that user's scope,
+without a branch parameter: what a branch head's or analyst's pages cost.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tierflow.access import EVERYTHING  # noqa: E402
+from tierflow.access import EVERYTHING, UserStore  # noqa: E402
 from tierflow.demo import generate_delivery  # noqa: E402
 from tierflow.ingest import ingest  # noqa: E402
 from tierflow.lake import Lake  # noqa: E402
-from tierflow.queries import QueryRunner, catalog  # noqa: E402
+from tierflow.queries import QueryRunner, ScopedRunner, catalog  # noqa: E402
 from tierflow.settings import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -41,7 +44,7 @@ def ensure_lake(clients: int, months: int, branches: int) -> Path:
     return data_dir
 
 
-def cases(runner: QueryRunner) -> list[tuple[str, dict]]:
+def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict]]:
     """Every named query with the parameters its page uses (all branches, then one)."""
     months = runner.lake.months()
     last, prev, year_ago = months[-1], months[-2], months[max(0, len(months) - 13)]
@@ -70,7 +73,7 @@ def cases(runner: QueryRunner) -> list[tuple[str, dict]]:
     assert not missing, f"bench has no case for {missing}"
     with_branch = [(n, {**p, "branch_id": branch}) for n, p in listed
                    if any(q.name == "branch_id" for q in catalog()[n].parameters)]
-    return listed + with_branch
+    return listed + with_branch if one_branch else listed
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200_000)
@@ -78,13 +81,20 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--data-dir", type=Path, help="measure this lake instead of a generated one")
+    parser.add_argument("--user", help="run in this user's scope (from the users file)")
     args = parser.parse_args()
 
     data_dir = args.data_dir or ensure_lake(args.clients, args.months, args.branches)
-    runner = QueryRunner(data_dir).for_scope(EVERYTHING)
+    queries = QueryRunner(data_dir)
+    runner = queries.for_scope(EVERYTHING)
+    measured = cases(runner, one_branch=not args.user)
+    if args.user:
+        user = UserStore(data_dir).require(args.user)
+        runner = queries.for_scope(user.scope())
+        print(f"as {user.name} ({user.role}, scope {user.scope()})")
     print(f"lake {data_dir}: {len(runner.lake.months())} months")
     print(f"\n{'query':<24} {'parameters':<50} {'cold ms':>9} {'median ms':>10} {'rows':>7}")
-    for name, params in cases(runner):
+    for name, params in measured:
         timings = []
         for _ in range(args.repeat + 1):
             started = time.perf_counter()
