@@ -1,15 +1,20 @@
 """Browser tests: the served app (``streamlit run app.py``) driven by headless Chromium.
 
 Session fixtures: a small demo lake (2,000 clients × 14 months × 6 branches, as in
-tests/test_pages.py), a Streamlit server on a free port over it, a QueryRunner over the same
-data folder for the expected figures, and pytest-playwright's browser launched from the Debian
-Chromium (never `playwright install`). Every test also checks that the server logged no
-uncaught exception while it ran (the page hides tracebacks: client.showErrorDetails="none").
+tests/test_pages.py) with the demo users (password `demo`), a Streamlit server on a free port
+over it, a QueryRunner over the same data folder for the expected figures, and
+pytest-playwright's browser launched from the Debian Chromium (never `playwright install`).
+Every test also checks that the server logged no uncaught exception while it ran (the page
+hides tracebacks: client.showErrorDetails="none").
+
+Every browser session starts at the sign-in form: `sign_in(page, user)` signs it in through the
+real form (each `page.goto` is a new Streamlit session, so each one signs in again).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,10 +23,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
-from tierflow.access import EVERYTHING
+from tierflow.access import DEMO_PASSWORD, EVERYTHING, write_demo_users
 from tierflow.demo import generate_delivery
+from tierflow.i18n import LANGS, t
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
 from tierflow.settings import Settings
@@ -35,6 +41,49 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 expect.set_options(timeout=30_000)
 
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def in_any_language(key: str) -> re.Pattern:
+    """A label in any of the interface languages, whole."""
+    return re.compile("^(" + "|".join(re.escape(t(key, lang)) for lang in LANGS) + ")$")
+
+
+SUBMIT = in_any_language("signin_submit")  # the sign-in form's button
+SIGN_OUT = in_any_language("signout")  # the sidebar's sign-out button
+
+
+def idle(page: Page) -> None:
+    """Wait until the app's script has finished its run."""
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def sign_in_form(page: Page):
+    return page.get_by_test_id("stForm")
+
+
+def sign_out_button(page: Page):
+    return page.get_by_test_id("stSidebar").get_by_role("button", name=SIGN_OUT)
+
+
+def submit_sign_in(page: Page, user: str, password: str) -> None:
+    """Fill the sign-in form (already shown) and press its button."""
+    form = sign_in_form(page)
+    expect(form).to_be_visible()
+    form.locator(".st-key-signin_name input").fill(user)
+    form.locator(".st-key-signin_password input").fill(password)
+    form.get_by_role("button", name=SUBMIT).click()
+
+
+def sign_in(page: Page, user: str = "demo-executive", password: str = DEMO_PASSWORD) -> None:
+    """Sign the page's session in as `user` through the real form, then wait until the
+    signed-in app (with its sign-out button) has finished running."""
+    idle(page)
+    submit_sign_in(page, user, password)
+    expect(sign_out_button(page)).to_be_visible()
+    expect(sign_in_form(page)).to_have_count(0)
+    idle(page)
+
 
 @pytest.fixture(scope="session")
 def demo_data_dir(tmp_path_factory) -> Path:
@@ -42,6 +91,7 @@ def demo_data_dir(tmp_path_factory) -> Path:
     generate_delivery(root / "demo", clients=2_000, months=14, branches=6, seed=3)
     report = ingest(root / "demo", root / "data", Settings())
     assert not report.rejected, report.summary()
+    write_demo_users(root / "data")
     return root / "data"
 
 
