@@ -10,17 +10,7 @@ from tierflow.lake import LakeMissing
 st.set_page_config(page_icon="📊", layout="wide")  # each page titles the browser tab
 
 lang = frame.draw_language()
-user = sign_in.require_user(lang)  # draws the sign-in form and stops when nobody is signed in
-frame.draw_user(user, lang)
-
-try:
-    months = app_data.months()
-except LakeMissing as exc:
-    st.error(str(exc))
-    st.stop()
-
-filters = frame.draw_shared_filters(months, lang)
-st.session_state["_filters"] = filters
+user = sign_in.current_user(lang)  # None: the sign-in form (or why not) is drawn instead
 
 pages = {
     t("group_overview", lang): [
@@ -37,10 +27,24 @@ pages = {
         st.Page("app_pages/clients.py", title=t("page_clients", lang), icon="👥"),
     ],
 }
-if user.is_admin:
+if user and user.is_admin:
     pages[t("group_admin", lang)] = [
         st.Page("app_pages/audit.py", title=t("page_audit", lang), icon="🧾"),
     ]
-page = st.navigation(pages)
+# Signed out, the pages are still declared (hidden, never run), so a link to a page keeps
+# that page through the sign-in.
+page = st.navigation(pages, position="sidebar" if user else "hidden")
+if user is None:
+    st.stop()
+frame.draw_user(user, lang)
+
+try:
+    months = app_data.months()
+except LakeMissing as exc:
+    st.error(str(exc))
+    st.stop()
+
+filters = frame.draw_shared_filters(months, lang)
+st.session_state["_filters"] = filters
 frame.follow_go_to()
 page.run()

@@ -37,7 +37,8 @@ def t(key: str, lang: str, **values) -> str:
 
 
 def money(value: float | None, lang: str, digits: int = 2) -> str:
-    """RMB amount: 1.23亿 / 4,567.89万 in Chinese, 123.46M / 4.57K in English."""
+    """RMB amount: 1.23亿 / 456.8万 / 4,568万 in Chinese, 123.5M / 4.57K in English: at most
+    `digits` decimals and about four significant digits, so a KPI fits its column."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     sign, amount = ("-" if value < 0 else ""), abs(value)
@@ -47,7 +48,9 @@ def money(value: float | None, lang: str, digits: int = 2) -> str:
         steps = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
     for size, unit in steps:
         if amount >= size:
-            return f"{sign}{amount / size:,.{digits}f}{unit}"
+            scaled = amount / size
+            shown = 0 if scaled >= 1000 else 1 if scaled >= 100 else digits
+            return f"{sign}{scaled:,.{min(shown, digits)}f}{unit}"
     return f"{sign}{amount:,.0f}"
 
 

@@ -44,9 +44,10 @@ def _identity(how: str) -> str | None:
     return st.session_state.get(SIGNED_IN_AS)
 
 
-def require_user(lang: str) -> User:
-    """The signed-in user as the users file has them now. When nobody (or nobody known) is
-    signed in, draw the way to sign in and stop the run."""
+def current_user(lang: str) -> User | None:
+    """The signed-in user as the users file has them now. When nobody (or nobody known, or
+    nobody with a usable scope) is signed in: None, with the way to sign in (or the reason)
+    drawn instead; the frame then stops before any page runs."""
     how = mode()
     name = _identity(how)
     user = app_data.users().find(name) if name else None
@@ -57,14 +58,14 @@ def require_user(lang: str) -> User:
         if name:
             st.error(t("signin_unknown_user", lang, name=name))
         _draw_sign_in(how, lang)
-        st.stop()
+        return None
     try:
         user.scope()
     except AccessError as exc:
         st.session_state.pop(app_data.USER_KEY, None)
         st.error(t("signin_no_scope", lang, reason=str(exc)))
         draw_sign_out(how, lang)
-        st.stop()
+        return None
     st.session_state[app_data.USER_KEY] = user
     return user
 
