@@ -376,3 +376,23 @@ def test_cli_users_add_list_remove(tmp_path):
     assert refused.returncode == 2 and "no branch" in refused.stderr
     assert tierflow(data, "users", "remove", "li.head").returncode == 0
     assert UserStore(data).find("li.head") is None
+
+
+def test_streamlit_is_configured_for_a_closed_bank_network():
+    import tomllib
+
+    with (ROOT / ".streamlit" / "config.toml").open("rb") as fh:
+        cfg = tomllib.load(fh)
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["server"]["enableXsrfProtection"] is True
+    assert cfg["server"]["enableCORS"] is True
+    assert cfg["client"]["showErrorDetails"] == "none"
+    assert 0 < cfg["server"]["maxUploadSize"] <= 200
+    assert cfg["server"]["address"] == "127.0.0.1"
+
+
+def test_no_page_renders_html_from_data():
+    sources = [p.read_text(encoding="utf-8") for p in
+               [ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "tierflow").glob("*.py")]]
+    assert not any("unsafe_allow_html" in s or "st.html(" in s or "components.html" in s
+                   for s in sources)

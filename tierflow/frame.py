@@ -100,7 +100,10 @@ def draw_shared_filters(months: list[str], lang: str) -> Filters:
         names = dict(app_data.query("branches")[["branch_id", "branch_name"]].values)
         branches = st.multiselect(
             t("branches", lang), list(names), key="branches", bind="query-params",
-            format_func=lambda b: f"{b} {names.get(b, '')}", placeholder=t("branches_all", lang))
+            format_func=lambda b: f"{b} {names.get(b, '')}",
+            # with nothing chosen, a branch head sees their branches, not "all branches"
+            placeholder=", ".join(names) if app_data.signed_in_user().scope().branches
+            else t("branches_all", lang))
         tiers = st.multiselect(
             t("tiers", lang), list(TIER_CODES), key="tiers", bind="query-params",
             format_func=lambda c: t(f"tier_{c}", lang), placeholder=t("tiers_all", lang))
