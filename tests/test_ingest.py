@@ -15,7 +15,9 @@ from tierflow.ingest import ingest
 from tierflow.lake import Lake
 from tierflow.settings import Settings
 
-SETTINGS = Settings()
+# A rule test's delivery is a few rows with one bad: far above the default share of rows set
+# aside that refuses a load (tested on its own below), so these tests allow any share.
+SETTINGS = Settings(max_set_aside_share=1.0)
 
 
 def load(tmp_path, name, tables, data="data"):
@@ -240,3 +242,84 @@ def test_tier_settings_change_is_refused_until_rebuild(tmp_path, first_load):
     out = QueryRunner(tmp_path / "data").for_scope(EVERYTHING).run(
         "tier_distribution", {"month": "2024-01"})
     assert out[out.clients > 0][["tier", "clients"]].values.tolist() == [["gold", 2]]
+
+
+def test_a_load_over_the_set_aside_share_is_refused_whole(tmp_path, first_load):
+    lake = Lake(tmp_path / "data")
+    before = (lake.current_version(), lake.manifest())
+    new_clients = [client(f"00090{i}") for i in range(8)]
+
+    def delivery(bad: int) -> dict:
+        return {"clients": new_clients,
+                "snapshots": [snap("2024-02", f"00090{i}", "-1" if i < bad else "100")
+                              for i in range(8)]}
+
+    # 2 of 16 rows read (12.5%) break a rule: more than the default 10%
+    refused = ingest(write_delivery(tmp_path / "d2", delivery(2)), tmp_path / "data",
+                     Settings())
+    assert refused.version is None and refused.set_aside.height == 2
+    assert refused.refused == ("2 of 16 rows (12.5%) break a rule, more than the 10% allowed "
+                               "(setting max_set_aside_share).")
+    assert refused.summary().startswith("REFUSED")
+    kept = pl.read_csv(refused.kept_in / "set_aside.csv")
+    assert kept["line"].to_list() == [2, 3] and kept["rule"].unique().to_list() == [
+        "negative amount: aum"]
+    assert (lake.current_version(), lake.manifest()) == before
+    assert not list(lake.versions.glob(".tmp-*"))
+    # 1 of 16 (6.25%) loads, with its row set aside
+    loaded = ingest(write_delivery(tmp_path / "d3", delivery(1)), tmp_path / "data",
+                    Settings())
+    assert not loaded.refused and loaded.version == "v000002"
+    assert lake.months() == ["2024-01", "2024-02"]
+    assert snapshots(tmp_path).filter(pl.col("month") == "2024-02").height == 7
+
+
+def test_schema_drift_is_reported(tmp_path, first_load):
+    report = load(tmp_path, "d2", {"clients": [
+        {"client_id": "000777", "客户姓名": "王五", "branch_id": "B1", "hobby": "golf"}]})
+    clients_file = report.files[0]
+    assert clients_file.headers == ["client_id", "客户姓名", "branch_id", "hobby"]
+    assert clients_file.extra_columns == ["hobby"]
+    assert clients_file.missing_columns == [
+        "manager_id", "gender", "birth_date", "open_date", "segment", "risk_profile",
+        "preference_type", "phone", "id_number"]
+    # first_load delivered client_id, name, branch_id
+    assert clients_file.drift == [
+        "header 'name' renamed to '客户姓名' (since the last load of clients)",
+        "new column 'hobby' (since the last load of clients)"]
+    summary = report.summary()
+    assert "columns not in the contract, ignored: hobby" in summary
+    assert "schema drift: new column 'hobby'" in summary
+    files = Lake(tmp_path / "data").manifest()["loads"][-1]["files"]
+    assert files[0]["drift"] == clients_file.drift and files[0]["headers"][1] == "客户姓名"
+
+
+def test_a_renamed_header_in_place_is_reported_as_renamed(tmp_path, first_load):
+    report = load(tmp_path, "d2", {"clients": [
+        {"client_id": "000777", "客户姓名": "王五", "branch_id": "B1"}]})
+    assert report.files[0].drift == [
+        "header 'name' renamed to '客户姓名' (since the last load of clients)"]
+    same = load(tmp_path, "d3", {"clients": [
+        {"client_id": "000778", "客户姓名": "赵六", "branch_id": "B1"}]})
+    assert same.files[0].drift == []
+
+
+def test_rollback_returns_to_the_version_before_the_last_load(tmp_path, first_load):
+    from tierflow.lake import RollbackImpossible
+
+    lake = Lake(tmp_path / "data")
+    load(tmp_path, "d2", {"snapshots": [snap("2024-02", "000123", "10")]})
+    assert [m["month"] for m in lake.month_loads()] == ["2024-01", "2024-02"]
+    assert [(m["load"], m["delivery"], m["by"]) for m in lake.month_loads()] == [
+        ("v000001", "d1", "cli"), ("v000002", "d2", "cli")]
+    assert lake.rollback(by="admin") == "v000001"
+    assert lake.current_version() == "v000001" and lake.months() == ["2024-01"]
+    event = lake.events()[-1]
+    assert (event["from"], event["to"], event["by"], event["undone"]) == (
+        "v000002", "v000001", "admin", "d2")
+    with pytest.raises(RollbackImpossible, match="first load"):
+        lake.rollback(by="admin")
+    # the undone delivery loads again as a new version on top of the version in use
+    again = ingest(tmp_path / "d2", tmp_path / "data", SETTINGS)
+    assert not again.unchanged and again.version == "v000003"
+    assert lake.months() == ["2024-01", "2024-02"]

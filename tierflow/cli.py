@@ -22,7 +22,7 @@ from tierflow import export
 from tierflow.access import EVERYTHING, ROLES, AccessError, User, UserStore, write_demo_users
 from tierflow.audit import AuditError
 from tierflow.ingest import ingest
-from tierflow.lake import Lake, LakeMissing
+from tierflow.lake import Lake, LakeMissing, RollbackImpossible
 from tierflow.queries import QueryError, catalog, runner_for
 from tierflow.settings import load_settings
 
@@ -77,16 +77,24 @@ def _load(delivery: Path | None, data_dir: Path, by: str):
 def cmd_ingest(args: argparse.Namespace) -> int:
     report = _load(Path(args.delivery), data_dir_from(args), by=os.environ.get("USER", "cli"))
     print(report.summary(), file=sys.stderr)
-    if report.version and not report.unchanged:
-        print(f"Rows set aside are listed in full in "
-              f"{data_dir_from(args) / 'lake/versions' / report.version / 'load/set_aside.csv'}",
+    if report.kept_in:
+        print(f"Rows set aside are listed in full in {report.kept_in / 'set_aside.csv'}",
               file=sys.stderr)
-    return 1 if report.rejected else 0
+    return 1 if report.rejected or report.refused else 0
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     report = _load(None, data_dir_from(args), by=os.environ.get("USER", "cli"))
     print(f"Rebuilt the lake as version {report.version} with the settings in force.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    lake = Lake(data_dir_from(args))
+    undone = lake.manifest().get("loads", [{}])[-1].get("delivery")
+    version = lake.rollback(by=os.environ.get("USER", "cli"))
+    print(f"Rolled back the load of {undone}: version {version} is in use again.",
           file=sys.stderr)
     return 0
 
@@ -180,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     reb = sub.add_parser("rebuild", help="derive tiers again after a change of tier settings")
     reb.set_defaults(func=cmd_rebuild)
 
+    rbk = sub.add_parser("rollback", help="go back to the data as it was before the last load")
+    rbk.set_defaults(func=cmd_rollback)
+
     qry = sub.add_parser("query", help="run a named query from queries/")
     qry.add_argument("name")
     qry.add_argument("--set", action="append", metavar="KEY=VALUE", help="a parameter")
@@ -215,6 +226,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (QueryError, LakeMissing, FileNotFoundError, ValueError, AccessError,
-            AuditError) as exc:
+            AuditError, RollbackImpossible) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

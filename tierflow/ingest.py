@@ -6,7 +6,10 @@ Chinese, any case) → parse every column by its kind → set aside rows that br
 file, line, rule and raw values → merge the good rows into a new lake version (a delivered
 month replaces that month; dimension and ledger rows replace rows with the same key).
 A file that cannot be read or lacks a required column is rejected whole; the rest of the
-delivery still loads. Loading a delivery whose files are byte-identical to the last load
+delivery still loads, unless the rows set aside pass the `max_set_aside_share` setting: then
+the whole load is refused and nothing of it is loaded. Schema drift (an optional column
+missing, a column not in the contract, a header that differs from the last load's file of the
+same table) is reported. Loading a delivery whose files are byte-identical to the last load
 changes nothing.
 """
 
@@ -18,6 +21,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -54,7 +58,18 @@ class FileReport:
     rows_set_aside: int = 0
     status: str = "loaded"  # loaded | rejected | skipped
     message: str = ""
-    extra_columns: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)  # as delivered
+    extra_columns: list[str] = field(default_factory=list)  # not in the contract: ignored
+    missing_columns: list[str] = field(default_factory=list)  # optional, not delivered
+    drift: list[str] = field(default_factory=list)  # against the last load of the table
+
+    def as_manifest(self) -> dict:
+        return {"name": self.name, "table": self.table, "size": self.size,
+                "sha256": self.sha256, "rows_in": self.rows_in,
+                "rows_set_aside": self.rows_set_aside, "status": self.status,
+                "message": self.message, "headers": self.headers,
+                "extra_columns": self.extra_columns, "missing_columns": self.missing_columns,
+                "drift": self.drift}
 
 
 @dataclass
@@ -66,10 +81,20 @@ class LoadReport:
     set_aside: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=EMPTY_SET_ASIDE))
     months: list[str] = field(default_factory=list)
     rows_loaded: dict[str, int] = field(default_factory=dict)
+    refused: str = ""  # why the whole load was refused (then nothing was loaded)
+    kept_in: Path | None = None  # where the set-aside rows are: the version's load/ or refused/
 
     @property
     def rejected(self) -> list[FileReport]:
         return [f for f in self.files if f.status == "rejected"]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def set_aside_share(self) -> float:
+        return self.set_aside.height / self.rows_read if self.rows_read else 0.0
 
     def summary(self, examples: int = 10) -> str:
         """What an operator reads at the end of a load."""
@@ -78,7 +103,11 @@ class LoadReport:
             lines.append(f"{self.delivery}: every file is identical to the last load; "
                          "nothing changed.")
             return "\n".join(lines)
-        lines.append(f"Loaded {self.delivery} as lake version {self.version}.")
+        if self.refused:
+            lines.append(f"REFUSED {self.delivery}: {self.refused} Nothing was loaded; the "
+                         "data in use is unchanged.")
+        else:
+            lines.append(f"Loaded {self.delivery} as lake version {self.version}.")
         for f in self.files:
             if f.status == "loaded":
                 lines.append(f"  {f.name}: {f.rows_in} rows read, "
@@ -86,10 +115,16 @@ class LoadReport:
                 if f.extra_columns:
                     lines.append(f"    columns not in the contract, ignored: "
                                  f"{', '.join(f.extra_columns)}")
+                if f.missing_columns:
+                    lines.append(f"    optional columns not delivered, left empty: "
+                                 f"{', '.join(f.missing_columns)}")
+                for change in f.drift:
+                    lines.append(f"    schema drift: {change}")
             else:
                 lines.append(f"  {f.name}: {f.status.upper()}: {f.message}")
         if self.months:
-            lines.append(f"Months loaded (replacing any loaded before): {', '.join(self.months)}")
+            lines.append(f"Months {'delivered' if self.refused else 'loaded (replacing any loaded before)'}: "
+                         f"{', '.join(self.months)}")
         if self.set_aside.height:
             lines.append(f"{self.set_aside.height} rows set aside, by rule:")
             by_rule = self.set_aside.group_by("rule").len().sort(["len", "rule"],
@@ -180,8 +215,10 @@ def read_parquet(path: Path) -> pl.DataFrame:
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".parquet": read_parquet}
 
 
-def match_headers(df: pl.DataFrame, table: Table, name: str) -> tuple[pl.DataFrame, list[str]]:
-    """Rename delivered headers to contract names; return the frame and the extra columns."""
+def match_headers(df: pl.DataFrame, table: Table,
+                  name: str) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """Rename delivered headers to contract names; return the frame, the extra columns (not
+    in the contract) and the optional contract columns the file does not have."""
     lookup = {}
     for col in table.columns:
         lookup[col.name.lower()] = col.name
@@ -202,9 +239,31 @@ def match_headers(df: pl.DataFrame, table: Table, name: str) -> tuple[pl.DataFra
                            f"(table {table.name}; header row has: "
                            f"{', '.join(h for h in df.columns if h != LINE)})")
     df = df.select(LINE, *renames).rename(renames)
-    absent = [pl.lit(None, pl.String).alias(c.name) for c in table.columns
-              if c.name not in df.columns]
-    return df.with_columns(absent), extra
+    missing_optional = [c.name for c in table.columns if c.name not in df.columns]
+    absent = [pl.lit(None, pl.String).alias(name) for name in missing_optional]
+    return df.with_columns(absent), extra, missing_optional
+
+
+def schema_drift(headers: list[str], table: str, loads: list[dict]) -> list[str]:
+    """How a file's header row differs from the last loaded file of the same table (a column
+    added, dropped or renamed), as messages; empty when it matches or there is no earlier
+    file."""
+    before = next((f.get("headers") for load in reversed(loads) for f in load.get("files", [])
+                   if f.get("table") == table and f.get("status") == "loaded"
+                   and f.get("headers")), None)
+    if before is None or before == headers:
+        return []
+    added = [h for h in headers if h not in before]
+    dropped = [h for h in before if h not in headers]
+    # a header gone whose place a new header took: renamed
+    renamed = {old: headers[before.index(old)] for old in dropped
+               if before.index(old) < len(headers) and headers[before.index(old)] in added}
+    changes = [f"header {old!r} renamed to {new!r}" for old, new in renamed.items()]
+    changes += [f"new column {h!r}" for h in added if h not in renamed.values()]
+    changes += [f"column {h!r} no longer delivered" for h in dropped if h not in renamed]
+    if not changes:
+        changes.append("columns in a different order")
+    return [f"{c} (since the last load of {table})" for c in changes]
 
 
 # -- parsing and rules -----------------------------------------------------------------------
@@ -523,6 +582,35 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
     steps = _Steps(progress, sum(1 for f in report.files if f.table))
     rederive = lake.manifest().get("settings", settings.lake_fingerprint) \
         != settings.lake_fingerprint
+    try:
+        _load(lake, delivery, report, settings, rederive, steps, previous, fingerprint, by)
+    except _Refused:
+        report.version = None
+        _keep_refused(lake, report, by)
+    return report
+
+
+def _keep_refused(lake: Lake, report: LoadReport, by: str) -> None:
+    """A refused load leaves no version, so its report and set-aside rows are kept apart, in
+    ``lake/refused/<time>/``, for the operator to fix the delivery."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = lake.root / "refused" / stamp
+    folder.mkdir(parents=True)
+    (folder / "set_aside.csv").write_bytes(_csv_bytes(report.set_aside))
+    (folder / "report.json").write_text(json.dumps({
+        "at": stamp, "by": by, "delivery": Path(report.delivery).name,
+        "refused": report.refused, "files": [f.as_manifest() for f in report.files],
+    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    report.kept_in = folder
+
+
+class _Refused(Exception):
+    """Raised inside the version writer to throw the new version away (report.refused)."""
+
+
+def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Settings,
+          rederive: bool, steps: _Steps, previous: list[dict], fingerprint: list,
+          by: str) -> None:
     with lake.writer(by) as writer:
         refs = References()
         set_aside = []
@@ -534,7 +622,10 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
                     continue
                 try:
                     df = READERS[Path(fr.name).suffix.lower()](delivery / fr.name)
-                    df, fr.extra_columns = match_headers(df, table, fr.name)
+                    fr.headers = [c for c in df.columns if c != LINE]
+                    fr.drift = schema_drift(fr.headers, table.name, previous)
+                    df, fr.extra_columns, fr.missing_columns = match_headers(df, table,
+                                                                             fr.name)
                 except FileRejected as exc:
                     fr.status, fr.message = "rejected", str(exc)
                     steps.tick()
@@ -572,7 +663,14 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
         for fr in report.files:
             hit = counts.filter(pl.col("file") == fr.name)
             fr.rows_set_aside = int(hit["len"][0]) if hit.height else 0
+        if report.set_aside_share > settings.max_set_aside_share:
+            report.refused = (
+                f"{report.set_aside.height:,} of {report.rows_read:,} rows "
+                f"({report.set_aside_share:.1%}) break a rule, more than the "
+                f"{settings.max_set_aside_share:.0%} allowed (setting max_set_aside_share).")
+            raise _Refused
         report.version = writer.version
+        report.kept_in = lake.path(writer.version) / "load"
         writer.write_load_file("set_aside.csv", _csv_bytes(report.set_aside))
         manifest = writer.manifest_base()
         manifest["settings"] = settings.lake_fingerprint
@@ -580,14 +678,11 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
             "load": writer.version, "at": manifest["created_at"], "by": by,
             "delivery": Path(report.delivery).name,
             "fingerprint": [list(x) for x in fingerprint],
-            "files": [{"name": f.name, "table": f.table, "size": f.size, "sha256": f.sha256,
-                       "rows_in": f.rows_in, "rows_set_aside": f.rows_set_aside,
-                       "status": f.status, "message": f.message} for f in report.files],
+            "files": [f.as_manifest() for f in report.files],
             "months": report.months,
         })
         writer.write_load_file("report.json", json.dumps(manifest["loads"][-1],
                                                          ensure_ascii=False, indent=2).encode())
-    return report
 
 
 def _csv_bytes(df: pl.DataFrame) -> bytes:

@@ -15,7 +15,8 @@ A load writes a new version beside the current one (unchanged files are hard lin
 month load costs one month), then replaces ``CURRENT``. Readers resolve ``CURRENT`` once per
 query and never see a half-written version; a load that dies leaves only a ``.tmp-*`` folder
 that the next load removes. Old versions are kept (for rollback and for readers still on
-them) and pruned beyond ``KEEP_VERSIONS``.
+them) and pruned beyond ``KEEP_VERSIONS``. A rollback makes the version before the last load
+current again, the same atomic way, and is recorded in ``lake/events.jsonl``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ SNAPSHOTS = "snapshots"
 
 class LakeMissing(RuntimeError):
     """No version has been loaded into the data folder yet."""
+
+
+class RollbackImpossible(RuntimeError):
+    """There is no earlier version to go back to (first load, or it was pruned)."""
 
 
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
@@ -92,6 +97,24 @@ class Lake:
             return None
         return pl.read_parquet(self.path(version) / f"{name}.parquet")
 
+    def month_loads(self, version: str | None = None) -> list[dict]:
+        """Each month of a version with the load that last delivered it: month, load, at,
+        by, delivery (a month only re-derived by a rebuild keeps its delivering load)."""
+        loads = self.manifest(version).get("loads", [])
+        out = []
+        for month in self.months(version):
+            load = next((x for x in reversed(loads) if month in x.get("months", [])), {})
+            out.append({"month": month, "load": load.get("load"), "at": load.get("at"),
+                        "by": load.get("by"), "delivery": load.get("delivery")})
+        return out
+
+    def events(self) -> list[dict]:
+        """Rollbacks, oldest first (loads are in each version's manifest)."""
+        path = self.root / "events.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
     def months(self, version: str | None = None) -> list[str]:
         version = version or self.current_version()
         if version is None:
@@ -101,11 +124,37 @@ class Lake:
 
     # -- writing -------------------------------------------------------------------------
     @contextmanager
-    def writer(self, created_by: str):
-        """A new version to fill; committed (made current) only if the block succeeds."""
+    def _exclusive(self):
+        """One writer (load or rollback) at a time; readers never lock."""
         self.versions.mkdir(parents=True, exist_ok=True)
         with (self.root / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer at a time; readers never lock
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def rollback(self, by: str) -> str:
+        """Make the version before the current one's last load current again; return it."""
+        with self._exclusive():
+            current = self.require_version()
+            loads = self.manifest(current).get("loads", [])
+            if len(loads) < 2:
+                raise RollbackImpossible("the data in use comes from the first load: there is "
+                                         "nothing earlier to go back to")
+            target = loads[-2]["load"]
+            if not (self.path(target) / "manifest.json").exists():
+                raise RollbackImpossible(f"version {target} is no longer kept (the last "
+                                         f"{KEEP_VERSIONS} versions are)")
+            self.set_current(target)
+            event = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": by,
+                     "event": "rollback", "from": current, "to": target,
+                     "undone": loads[-1].get("delivery")}
+            with (self.root / "events.jsonl").open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(event, ensure_ascii=False) + "\n")
+        return target
+
+    @contextmanager
+    def writer(self, created_by: str):
+        """A new version to fill; committed (made current) only if the block succeeds."""
+        with self._exclusive():
             for stale in self.versions.glob(".tmp-*"):
                 shutil.rmtree(stale)
             writer = VersionWriter(self, created_by)

@@ -56,6 +56,9 @@ class Settings:
         250, "managers", "Most VIP clients one manager should look after.")
     manager_assign_floor: int = _setting(
         50_000, "managers", "AUM (RMB) from which a client must have a manager.")
+    max_set_aside_share: float = _setting(
+        0.10, "loads", "A load whose rows set aside exceed this share of the rows read is "
+        "refused whole (nothing of it is loaded).")
 
     def __post_init__(self) -> None:
         floors = self.tier_floors
