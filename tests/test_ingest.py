@@ -323,3 +323,39 @@ def test_rollback_returns_to_the_version_before_the_last_load(tmp_path, first_lo
     again = ingest(tmp_path / "d2", tmp_path / "data", SETTINGS)
     assert not again.unchanged and again.version == "v000003"
     assert lake.months() == ["2024-01", "2024-02"]
+
+
+def test_a_file_is_read_in_batches_with_true_line_numbers(tmp_path, first_load, monkeypatch):
+    import tierflow.ingest
+
+    monkeypatch.setattr(tierflow.ingest, "BATCH_ROWS", 2)
+    rows = [snap("2024-02", "000123", "1"), snap("2024-02", "000456", "2"),
+            snap("2024-03", "000123", "3"), snap("2024-03", "000456", "-4"),
+            snap("2024-04", "000123", "5")]
+    report = load(tmp_path, "d2", {"snapshots": rows})
+    bad = only_set_aside(report)
+    assert (bad["line"], bad["rule"]) == (5, "negative amount: aum")
+    assert report.files[0].rows_in == 5
+    assert snapshots(tmp_path).height == 2 + 4
+
+
+def test_a_file_broken_after_its_first_batch_is_rejected_whole(tmp_path, first_load,
+                                                                monkeypatch):
+    import tierflow.ingest
+
+    monkeypatch.setattr(tierflow.ingest, "BATCH_ROWS", 2)
+    folder = tmp_path / "d2"
+    folder.mkdir()
+    (folder / "snapshots.csv").write_text(
+        "snapshot_month,client_id,aum\n2024-02,000123,1\n2024-02,000456,2\n"
+        "2024-03,000123,3\n2024-03,000456,4,extra,cells\n2024-04,000123,5\n", encoding="utf-8")
+    (folder / "clients.csv").write_text("client_id,name,branch_id\n000999,新客户,B1\n",
+                                        encoding="gb18030")
+    report = ingest(folder, tmp_path / "data", SETTINGS)
+    rejected = {f.name: f for f in report.files}["snapshots.csv"]
+    assert rejected.status == "rejected" and rejected.message.startswith(
+        "snapshots.csv: cannot parse as CSV")
+    assert Lake(tmp_path / "data").months() == ["2024-01"]  # nothing of it, not even batch 1
+    assert Lake(tmp_path / "data").read_table("clients")["name"].to_list()[-1] == "新客户"
+    version = Lake(tmp_path / "data").path(report.version)
+    assert not (version / "work").exists() and not (version / "staging").exists()

@@ -15,6 +15,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import polars as pl
 
@@ -164,14 +165,54 @@ def decode_text(data: bytes, name: str) -> str:
                            f"(byte {exc.start})") from None
 
 
-def read_csv(path: Path) -> pl.DataFrame:
-    text = decode_text(path.read_bytes(), path.name)
+BATCH_ROWS = 1_000_000  # rows read at a time from a CSV or parquet file
+
+
+def utf8_source(path: Path, workdir: Path) -> Path:
+    """The file itself when it is UTF-8 (with or without BOM); else a UTF-8 copy of it in
+    `workdir`, transcoded from GB18030 block by block (memory stays one block)."""
+    with path.open("rb") as fh:
+        if b"\x00" in fh.read(4096):
+            raise FileRejected(f"{path.name}: cannot read: not text in UTF-8 or GB18030 "
+                               "(looks like UTF-16 or a binary file)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        target = path if encoding == "utf-8-sig" else workdir / f"{path.stem}.utf8.csv"
+        out = None if target is path else target.open("w", encoding="utf-8", newline="")
+        try:
+            with path.open("rb") as fh:
+                offset = 0
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    text = decoder.decode(block)
+                    if out:
+                        out.write(text)
+                    offset += len(block)
+                decoder.decode(b"", final=True)
+            return target
+        except UnicodeDecodeError as exc:
+            failed_at = offset + exc.start
+            if out:
+                out.close()
+                target.unlink(missing_ok=True)
+        finally:
+            if out and not out.closed:
+                out.close()
+    raise FileRejected(f"{path.name}: cannot read: not UTF-8 or GB18030 text "
+                       f"(byte {failed_at})")
+
+
+def read_csv(path: Path, workdir: Path) -> Iterator[pl.DataFrame]:
+    source = utf8_source(path, workdir)
+    frames = pl.scan_csv(source, infer_schema=False, truncate_ragged_lines=False) \
+        .with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
     try:
-        df = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False,
-                         truncate_ragged_lines=False)
-    except Exception as exc:  # polars raises several kinds for malformed CSV
-        raise FileRejected(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
-    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+        yield from frames.collect_batches(chunk_size=BATCH_ROWS)
+    except (pl.exceptions.PolarsError, OSError) as exc:  # malformed CSV, in any batch
+        raise FileRejected(f"{path.name}: cannot parse as CSV: "
+                           f"{str(exc).splitlines()[0]}") from None
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
 
 
 def _cell_text(value) -> str | None:
@@ -186,7 +227,8 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path) -> pl.DataFrame:
+def read_xlsx(path: Path, workdir: Path) -> Iterator[pl.DataFrame]:
+    """A workbook's first sheet (at most 1,048,576 rows by Excel's own limit) in one batch."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -200,18 +242,22 @@ def read_xlsx(path: Path) -> pl.DataFrame:
     body = [[_cell_text(v) for v in row] for row in rows[1:]]
     columns = {h: [r[i] if i < len(r) else None for r in body] for i, h in enumerate(header) if h}
     df = pl.DataFrame(columns, schema={h: pl.String for h in columns})
-    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    yield df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
 
 
-def read_parquet(path: Path) -> pl.DataFrame:
-    try:
-        df = pl.read_parquet(path)
-    except Exception as exc:
-        raise FileRejected(f"{path.name}: cannot read as parquet: {exc}") from None
+def read_parquet(path: Path, workdir: Path) -> Iterator[pl.DataFrame]:
     # A parquet "line" is the row number, counted from 1.
-    return df.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+    try:
+        frames = pl.scan_parquet(path).with_row_index(LINE, offset=1).with_columns(
+            pl.col(LINE).cast(pl.Int64))
+        yield from frames.collect_batches(chunk_size=BATCH_ROWS)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise FileRejected(f"{path.name}: cannot read as parquet: "
+                           f"{str(exc).splitlines()[0]}") from None
 
 
+# Each reader yields a file's rows in batches (with their line numbers), so a file of any size
+# is held in memory one batch at a time; `workdir` takes a transcoded copy when one is needed.
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".parquet": read_parquet}
 
 
@@ -615,30 +661,22 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
         refs = References()
         set_aside = []
         staging = MonthStaging(writer.dir / "staging")
+        work = writer.dir / "work"  # transcoded copies of GB18030 files, removed as read
+        work.mkdir()
         for table in contract.TABLES.values():
             frames = []
             for fr in report.files:
                 if fr.table != table.name:
                     continue
+                marks = (staging.parts, len(frames), len(set_aside))
                 try:
-                    df = READERS[Path(fr.name).suffix.lower()](delivery / fr.name)
-                    fr.headers = [c for c in df.columns if c != LINE]
-                    fr.drift = schema_drift(fr.headers, table.name, previous)
-                    df, fr.extra_columns, fr.missing_columns = match_headers(df, table,
-                                                                             fr.name)
+                    _read_file(delivery / fr.name, work, fr, table, refs, previous, staging,
+                               frames, set_aside, steps)
                 except FileRejected as exc:
-                    fr.status, fr.message = "rejected", str(exc)
-                    steps.tick()
-                    continue
-                fr.rows_in = df.height
-                df = df.with_columns(pl.lit(fr.name).alias(FILE))
-                good, bad = parse_rows(df, table, refs)
-                del df
-                set_aside.append(bad)
-                if table is contract.SNAPSHOTS:
-                    staging.add(good)
-                else:
-                    frames.append(good)
+                    # nothing of a rejected file is kept, whichever batch failed
+                    staging.discard_from(marks[0])
+                    del frames[marks[1]:], set_aside[marks[2]:]
+                    fr.status, fr.message, fr.rows_in = "rejected", str(exc), 0
                 steps.tick()
             if table is contract.SNAPSHOTS:
                 report.months, loaded, dups = _write_snapshots(writer, staging, settings,
@@ -657,6 +695,7 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
             _remember_keys(refs, table, merged)
             report.rows_loaded[table.name] = delivered.height
         writer.write_table("tiers", tiers_frame(settings))
+        shutil.rmtree(work)
 
         report.set_aside = pl.concat(set_aside).sort("file", "line")
         counts = report.set_aside.group_by("file").len()
@@ -683,6 +722,28 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
         })
         writer.write_load_file("report.json", json.dumps(manifest["loads"][-1],
                                                          ensure_ascii=False, indent=2).encode())
+
+
+def _read_file(path: Path, work: Path, fr: FileReport, table: Table, refs: References,
+               previous: list[dict], staging: MonthStaging, frames: list[pl.DataFrame],
+               set_aside: list[pl.DataFrame], steps: _Steps) -> None:
+    """Read, match, parse and check one delivered file, batch by batch: snapshot rows go to
+    the month staging on disk, other tables' rows to `frames`, broken rows to `set_aside`."""
+    for number, batch in enumerate(READERS[path.suffix.lower()](path, work)):
+        if number == 0:
+            fr.headers = [c for c in batch.columns if c != LINE]
+            fr.drift = schema_drift(fr.headers, table.name, previous)
+        else:  # a large file: one more step per batch
+            steps.add(1)
+            steps.tick()
+        batch, fr.extra_columns, fr.missing_columns = match_headers(batch, table, fr.name)
+        fr.rows_in += batch.height
+        good, bad = parse_rows(batch.with_columns(pl.lit(fr.name).alias(FILE)), table, refs)
+        set_aside.append(bad)
+        if table is contract.SNAPSHOTS:
+            staging.add(good)
+        else:
+            frames.append(good)
 
 
 def _csv_bytes(df: pl.DataFrame) -> bytes:
@@ -725,8 +786,18 @@ class MonthStaging:
                                compression="uncompressed", statistics=False)
             self.parts += 1
 
+    def discard_from(self, part: int) -> None:
+        """Remove the parts numbered `part` and later (a file rejected half-way)."""
+        for path in self.folder.glob("*/*.parquet"):
+            if int(path.stem) >= part:
+                path.unlink()
+        for month in self.folder.glob("*"):
+            if month.is_dir() and not any(month.iterdir()):
+                month.rmdir()
+
     def months(self) -> list[str]:
-        return sorted(p.name for p in self.folder.glob("*")) if self.folder.exists() else []
+        return sorted(p.name for p in self.folder.glob("*") if p.is_dir()) \
+            if self.folder.exists() else []
 
     def read(self, month: str) -> pl.DataFrame:
         return pl.concat([pl.read_parquet(p) for p in sorted((self.folder / month).glob("*"))],
