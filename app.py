@@ -39,6 +39,7 @@ if user is None:
 frame.draw_user(user, lang)
 
 try:
+    app_data.pin_version()
     months = app_data.months()
 except LakeMissing as exc:
     st.error(str(exc))

@@ -67,7 +67,8 @@ downloads = st.columns(3)
 for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
     column.download_button(
         L(f"download_{fmt}"),
-        data=lambda fmt=fmt: app_data.export_file(name, params, fmt, user.name),
+        data=lambda fmt=fmt, version=app_data.lake_version(): app_data.export_file(
+            name, params, fmt, user.name, version),
         file_name=f"tierflow-{name}-{f.month}.{fmt}", mime=MEDIA_TYPES[fmt],
         on_click="ignore", key=f"clients_download_{fmt}")
 

@@ -85,10 +85,6 @@ class Scope:
     def key(self) -> tuple:
         return (self.branches, self.manager_id, self.personal_data)
 
-    @property
-    def unrestricted(self) -> bool:
-        return self.branches is None and self.manager_id is None and self.personal_data
-
 
 # The operator at the command line without --user: the files are theirs already.
 EVERYTHING = Scope(branches=None, manager_id=None, personal_data=True)

@@ -22,6 +22,7 @@ from tierflow.export import export_query
 from tierflow.queries import QueryRunner, runner_for
 
 USER_KEY = "_user"  # the signed-in User, looked up in the users file at every run
+VERSION_KEY = "_lake_version"  # the lake version this run reads, pinned by the frame
 
 
 def data_dir() -> Path:
@@ -36,8 +37,16 @@ def users() -> UserStore:
     return UserStore(data_dir())
 
 
+def pin_version() -> str:
+    """Called by the frame at the start of every run: this run's figures all come from the
+    lake version current now, even if a load switches to a new one while the page draws."""
+    version = runner().lake.require_version()
+    st.session_state[VERSION_KEY] = version
+    return version
+
+
 def lake_version() -> str:
-    return runner().lake.require_version()
+    return st.session_state.get(VERSION_KEY) or pin_version()
 
 
 def signed_in_user() -> User:
@@ -50,7 +59,8 @@ def signed_in_user() -> User:
 @st.cache_data(ttl=3600, max_entries=2000, show_spinner=False)
 def _cached(name: str, folder: str, version: str, scope: tuple,
             params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
-    return runner_for(Path(folder)).run(name, dict(params), scope=Scope(*scope))
+    return runner_for(Path(folder)).run(name, dict(params), scope=Scope(*scope),
+                                        version=version)
 
 
 def query(name: str, **params) -> pd.DataFrame:
@@ -65,12 +75,14 @@ def months() -> list[str]:
     return runner().lake.months(lake_version())
 
 
-def export_file(name: str, params: dict, fmt: str, user_name: str) -> bytes:
-    """A named query's full result as a download, built only when the button is clicked.
+def export_file(name: str, params: dict, fmt: str, user_name: str,
+                version: str | None = None) -> bytes:
+    """A named query's full result as a download, built only when the button is clicked,
+    from the lake version the page showed.
 
     Runs outside the script run, so the user is looked up again here by name: a user removed
     since the page was drawn gets nothing. The export is written to the audit log first."""
     user = users().require(user_name)
     data, _ = export_query(runner(), user=user.name, role=user.role, scope=user.scope(),
-                           source="app", name=name, params=params, fmt=fmt)
+                           source="app", name=name, params=params, fmt=fmt, version=version)
     return data

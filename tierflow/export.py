@@ -55,12 +55,14 @@ def to_bytes(table: pa.Table | pl.DataFrame, fmt: str) -> bytes:
 
 
 def export_query(runner: QueryRunner, *, user: str, role: str, scope: Scope, source: str,
-                 name: str, params: dict, fmt: str) -> tuple[bytes, int]:
-    """A named query's rows, as `user` may see them, as a file; (bytes, rows). The export is
-    recorded in the audit log first; if that fails, audit.AuditError and no bytes."""
+                 name: str, params: dict, fmt: str, version: str | None = None
+                 ) -> tuple[bytes, int]:
+    """A named query's rows, as `user` may see them, as a file; (bytes, rows). `version`: the
+    lake version the user was looking at (default: the current one). The export is recorded
+    in the audit log first; if that fails, audit.AuditError and no bytes."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    table = runner.run_arrow(name, params, scope=scope)
+    table = runner.run_arrow(name, params, scope=scope, version=version)
     data = to_bytes(table, fmt)
     audit.record(runner.lake.data_dir, user=user, role=role, source=source, query=name,
                  params=params, rows=table.num_rows, columns=table.column_names,

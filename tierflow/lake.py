@@ -15,7 +15,7 @@ A load writes a new version beside the current one (unchanged files are hard lin
 month load costs one month), then replaces ``CURRENT``. Readers resolve ``CURRENT`` once per
 query and never see a half-written version; a load that dies leaves only a ``.tmp-*`` folder
 that the next load removes. Old versions are kept (for rollback and for readers still on
-them) and pruned beyond ``KEEP_VERSIONS``. A rollback makes the version before the last load
+them): the last ``KEEP_VERSIONS`` loads of the version in use, and the two newest. A rollback makes the version before the last load
 current again, the same atomic way, and is recorded in ``lake/events.jsonl``.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -38,6 +39,7 @@ ROW_GROUP_SIZE = 1_000_000
 TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
                "maturities", "tier_entries")
 SNAPSHOTS = "snapshots"
+VERSION_NAME = re.compile(r"v\d{6}")
 
 
 class LakeMissing(RuntimeError):
@@ -62,9 +64,12 @@ class Lake:
     # -- reading -------------------------------------------------------------------------
     def current_version(self) -> str | None:
         try:
-            return (self.root / "CURRENT").read_text().strip() or None
+            version = (self.root / "CURRENT").read_text().strip()
         except FileNotFoundError:
             return None
+        if version and not VERSION_NAME.fullmatch(version):
+            raise LakeMissing(f"{self.root / 'CURRENT'} names no version ({version[:20]!r})")
+        return version or None
 
     def require_version(self) -> str:
         version = self.current_version()
@@ -174,9 +179,15 @@ class Lake:
         os.replace(tmp, self.root / "CURRENT")
 
     def _prune(self) -> None:
-        versions = sorted(p for p in self.versions.glob("v*") if p.is_dir())
-        for old in versions[:-KEEP_VERSIONS]:
-            shutil.rmtree(old)
+        """Keep the versions the current one's last loads made (what rollback goes back to)
+        and the two newest (readers may still be on them); remove versions a rollback left
+        behind and older ones."""
+        chain = [load["load"] for load in self.manifest().get("loads", [])]
+        newest = sorted(p.name for p in self.versions.glob("v*") if p.is_dir())[-2:]
+        keep = {*chain[-KEEP_VERSIONS:], *newest, self.current_version()}
+        for old in self.versions.glob("v*"):
+            if old.is_dir() and old.name not in keep:
+                shutil.rmtree(old)
 
 
 class VersionWriter:

@@ -156,48 +156,62 @@ def bind(query: NamedQuery, given: dict, settings: Settings) -> dict:
 # How each logical table is narrowed to a user's scope (tierflow/access.py): the filter for a
 # scope of some branches, and the one for a manager's own clients. Rows are a branch's when the
 # row says so (a snapshot row by that month's branch); warnings and maturities have no branch
-# and follow their client. A table not listed here cannot be read in a narrowed scope at all.
+# and follow their client, as do a manager's rows: `clients` here is the narrowed clients
+# table, defined first. A table not listed here cannot be read in a narrowed scope at all.
 _IN_BRANCHES = "list_contains($scope_branches, branch_id)"
-_BRANCH_CLIENTS = ("client_id in (select client_id from lake_clients "
-                   "where list_contains($scope_branches, branch_id))")
-_OWN_CLIENTS = "client_id in (select client_id from lake_clients where manager_id = $scope_manager)"
+_CLIENT_IN_SCOPE = "client_id in (select client_id from clients)"
 SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "branches": (_IN_BRANCHES, _IN_BRANCHES),
     "managers": (_IN_BRANCHES, "manager_id = $scope_manager"),
     "clients": (_IN_BRANCHES, "manager_id = $scope_manager"),
-    "snapshots": (_IN_BRANCHES, _OWN_CLIENTS),
-    "retention_cases": (_IN_BRANCHES, _OWN_CLIENTS),
-    "tier_entries": (_IN_BRANCHES, _OWN_CLIENTS),
-    "warnings": (_BRANCH_CLIENTS, _OWN_CLIENTS),
-    "maturities": (_BRANCH_CLIENTS, _OWN_CLIENTS),
+    "snapshots": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
+    "retention_cases": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
+    "tier_entries": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
+    "warnings": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
+    "maturities": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "tiers": (None, None),  # the tier bands: no client data
 }
 
 
-def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]]) -> str:
-    """The query with every logical table it reads replaced by that table narrowed to the
-    scope (and personal data masked): common table expressions named after the tables, put in
-    front of the query's own, so the query text itself never sees a row outside the scope.
+def view_name(version: str, table: str) -> str:
+    """The view of one table of one lake version (version names are checked: v + 6 digits)."""
+    return f"{version}_{table}"
+
+
+def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
+               version: str) -> str:
+    """The query reading one lake version within a scope: every logical table it reads is
+    defined in front of the query's own common table expressions as that version's table,
+    narrowed to the scope and with personal data masked when the scope says so. The query
+    text itself never sees a row of another version or outside the scope.
 
     `columns` holds each table's columns (the masked `clients` lists them one by one)."""
     body = "\n".join(line for line in query.sql.splitlines() if not line.startswith("--"))
-    narrowed = []
-    for table in columns:
-        if not re.search(rf"\b{table}\b", body):
-            continue
+    read = [table for table in columns if re.search(rf"\b{table}\b", body)]
+    wheres = {}
+    for table in read:
         if table not in SCOPE_FILTERS:
             raise QueryError(f"table {table} has no scope rule (tierflow/queries.py)")
         branch_filter, manager_filter = SCOPE_FILTERS[table]
-        where = [f for f, on in ((branch_filter, scope.branches is not None),
-                                 (manager_filter, scope.manager_id is not None)) if on and f]
+        wheres[table] = [f for f, on in ((branch_filter, scope.branches is not None),
+                                         (manager_filter, scope.manager_id is not None))
+                         if on and f]
+    if any(_CLIENT_IN_SCOPE in w for w in wheres.values()) and "clients" not in wheres:
+        branch_filter, manager_filter = SCOPE_FILTERS["clients"]
+        wheres["clients"] = [f for f, on in ((branch_filter, scope.branches is not None),
+                                             (manager_filter, scope.manager_id is not None))
+                             if on and f]
+    defined = []
+    for table in sorted(wheres, key=lambda t: t != "clients"):  # clients first: others use it
         select = ", ".join(f"{MASKS[c]} as {c}" if c in MASKS and not scope.personal_data
                            else c for c in columns[table])
-        narrowed.append(f"{table} as not materialized (select {select} from lake_{table}"
-                        f"{' where ' + ' and '.join(where) if where else ''})")
+        where = " where " + " and ".join(wheres[table]) if wheres[table] else ""
+        defined.append(f"{table} as not materialized "
+                       f"(select {select} from {view_name(version, table)}{where})")
     lead = re.match(r"\s*with\s+", body, flags=re.IGNORECASE)
     if lead:
-        return "with " + ",\n".join(narrowed) + ",\n" + body[lead.end():]
-    return "with " + ",\n".join(narrowed) + "\n" + body
+        return "with " + ",\n".join(defined) + ",\n" + body[lead.end():]
+    return "with " + ",\n".join(defined) + "\n" + body
 
 
 class QueryRunner:
@@ -208,8 +222,7 @@ class QueryRunner:
         self.lake = Lake(data_dir)
         self.settings = load_settings(data_dir)
         self._lock = threading.Lock()
-        self._version: str | None = None
-        self._columns: dict[str, list[str]] = {}
+        self._columns: dict[str, dict[str, list[str]]] = {}  # version → table → columns
         self.lake.root.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
         # Order matters: allowed_directories must be set while external access is still on.
@@ -219,14 +232,14 @@ class QueryRunner:
         con.execute("SET lock_configuration = true")
         self._con = con
 
-    def _refresh(self) -> str:
-        """Point the tables at the current lake version if a load replaced it: `lake_<table>`
-        over the parquet files, and the logical name over that for unrestricted scopes."""
-        version = self.lake.require_version()
-        if version == self._version:
-            return version
+    def _tables(self, version: str) -> dict[str, list[str]]:
+        """Views over one lake version's parquet files (made the first time it is asked
+        for) and their columns. Versions are never changed once written, so a reader that
+        started on a version finishes on it even if a load switches CURRENT meanwhile."""
+        if version in self._columns:
+            return self._columns[version]
         with self._lock:
-            if version != self._version:
+            if version not in self._columns:
                 baked = self.lake.manifest(version).get("settings")
                 if baked != self.settings.lake_fingerprint:
                     raise QueryError(
@@ -235,37 +248,35 @@ class QueryRunner:
                         "`python -m tierflow rebuild` to derive the tiers again.")
                 columns = {}
                 for table, files in self.lake.table_files(version).items():
-                    self._con.read_parquet([str(f) for f in files]).create_view(
-                        f"lake_{table}", replace=True)
-                    base = self._con.table(f"lake_{table}")
-                    base.create_view(table, replace=True)
-                    columns[table] = list(base.columns)
-                self._columns = columns
-                self._version = version
-        return version
+                    view = self._con.read_parquet([str(f) for f in files])
+                    view.create_view(view_name(version, table), replace=True)
+                    columns[table] = list(view.columns)
+                self._columns[version] = columns
+        return self._columns[version]
 
-    def run_arrow(self, name: str, params: dict | None = None, *, scope: Scope) -> pa.Table:
-        """A named query's rows as the user with `scope` may see them."""
+    def run_arrow(self, name: str, params: dict | None = None, *, scope: Scope,
+                  version: str | None = None) -> pa.Table:
+        """A named query's rows as the user with `scope` may see them, from one lake
+        version (default: the current one)."""
         query = catalog().get(name)
         if query is None:
             raise QueryError(f"no query named {name!r}; known: {', '.join(catalog())}")
         bound = bind(query, params or {}, self.settings)
-        self._refresh()
-        sql = query.sql
-        if not scope.unrestricted:
-            sql = scoped_sql(query, scope, self._columns)
-            bound |= {k: v for k, v in (("scope_branches", list(scope.branches or ())),
-                                        ("scope_manager", scope.manager_id))
-                      if f"${k}" in sql}
+        version = version or self.lake.require_version()
+        sql = scoped_sql(query, scope, self._tables(version), version)
+        bound |= {k: v for k, v in (("scope_branches", list(scope.branches or ())),
+                                    ("scope_manager", scope.manager_id)) if f"${k}" in sql}
         cursor = self._con.cursor()
         try:
             return cursor.sql(sql, params=bound).to_arrow_table()
         finally:
             cursor.close()
 
-    def run(self, name: str, params: dict | None = None, *, scope: Scope) -> pd.DataFrame:
+    def run(self, name: str, params: dict | None = None, *, scope: Scope,
+            version: str | None = None) -> pd.DataFrame:
         """A named query's rows as a pandas frame (money as float, for charts and tables)."""
-        return money_as_float(self.run_arrow(name, params, scope=scope)).to_pandas()
+        return money_as_float(self.run_arrow(name, params, scope=scope,
+                                             version=version)).to_pandas()
 
     def for_scope(self, scope: Scope) -> ScopedRunner:
         return ScopedRunner(self, scope)
@@ -273,9 +284,14 @@ class QueryRunner:
 
 @dataclass(frozen=True)
 class ScopedRunner:
-    """A runner with the scope fixed: what the command line, tests and benchmarks hold."""
+    """A runner with the scope fixed (and the version, when pinned): what the command line,
+    tests and benchmarks hold."""
     runner: QueryRunner
     scope: Scope
+    version: str | None = None
+
+    def at_version(self, version: str) -> ScopedRunner:
+        return ScopedRunner(self.runner, self.scope, version)
 
     @property
     def lake(self) -> Lake:
@@ -286,10 +302,10 @@ class ScopedRunner:
         return self.runner.settings
 
     def run_arrow(self, name: str, params: dict | None = None) -> pa.Table:
-        return self.runner.run_arrow(name, params, scope=self.scope)
+        return self.runner.run_arrow(name, params, scope=self.scope, version=self.version)
 
     def run(self, name: str, params: dict | None = None) -> pd.DataFrame:
-        return self.runner.run(name, params, scope=self.scope)
+        return self.runner.run(name, params, scope=self.scope, version=self.version)
 
 
 def money_as_float(table: pa.Table) -> pa.Table:
