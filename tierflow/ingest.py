@@ -28,7 +28,7 @@ from typing import Iterator, Protocol
 
 import polars as pl
 
-from tierflow import contract, history
+from tierflow import contract, history, warning_rules
 from tierflow.contract import Column, Table
 from tierflow.lake import Lake
 from tierflow.settings import TIER_CODES, Settings
@@ -165,7 +165,7 @@ def decode_text(data: bytes, name: str) -> str:
                            f"(byte {exc.start})") from None
 
 
-BATCH_ROWS = 1_000_000  # rows read at a time from a CSV or parquet file
+BATCH_ROWS = 500_000  # rows read at a time from a CSV or parquet file
 
 
 def utf8_source(path: Path, workdir: Path) -> Path:
@@ -464,19 +464,20 @@ def parse_rows(df: pl.DataFrame, table: Table, refs: References) -> tuple[pl.Dat
         dates = (_date_lookup(df, col) if col.kind in (contract.DATE, contract.MONTH)
                  and dtype == pl.String else None)
         columns.append((col, parse_column(col, dtype, dates)))
-    raw = pl.struct([c for c in df.columns if c not in (LINE, FILE)]).alias("__raw")
     given = [_given(c.name, df.schema[c.name]).alias(HAS + c.name) for c in table.columns]
-    parsed = df.select(FILE, LINE, raw, *(p.value for _, p in columns), *given)
+    parsed = df.select(FILE, LINE, *(p.value for _, p in columns), *given)
     # Checks run on parsed columns, so each value is parsed once, not once per rule.
     checks = [check for _, p in columns for check in p.checks] + refs.checks(table)
-    parsed = parsed.with_columns(first_broken_rule(checks).alias(RULE)).drop(
-        [HAS + c.name for c in table.columns])
-    good = parsed.filter(pl.col(RULE).is_null()).drop(RULE, "__raw")
+    rule = parsed.select(first_broken_rule(checks)).to_series()
+    broken = rule.is_not_null()
+    good = parsed.filter(~broken).drop([HAS + c.name for c in table.columns])
     good = good.with_columns(p.final for _, p in columns if p.final is not None)
-    # Raw values are encoded only for the rows set aside: encoding every row costs seconds.
-    bad = parsed.filter(pl.col(RULE).is_not_null()).select(
-        pl.col(FILE).alias("file"), pl.col(LINE).alias("line"), pl.col(RULE).alias("rule"),
-        pl.col("__raw").struct.json_encode().alias("values"))
+    # The raw values of the rows set aside only, taken from the rows as delivered.
+    bad = df.filter(broken).select(
+        pl.col(FILE).alias("file"), pl.col(LINE).alias("line"),
+        rule.filter(broken).alias("rule"),
+        pl.struct([c for c in df.columns if c not in (LINE, FILE)]).struct.json_encode()
+        .alias("values"))
     return good, bad
 
 
@@ -620,7 +621,8 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
     previous = lake.manifest().get("loads", [])
     fingerprint = sorted((f.name, f.sha256) for f in report.files if f.table)
     if previous and previous[-1].get("fingerprint") == [list(x) for x in fingerprint] \
-            and lake.manifest().get("settings") == settings.lake_fingerprint:
+            and lake.manifest().get("settings") == settings.lake_fingerprint \
+            and lake.manifest().get("warning_settings") == settings.warning_fingerprint:
         report.unchanged = True
         report.version = lake.current_version()
         return report
@@ -708,11 +710,16 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
                 f"({report.set_aside_share:.1%}) break a rule, more than the "
                 f"{settings.max_set_aside_share:.0%} allowed (setting max_set_aside_share).")
             raise _Refused
+        # derived from every month and the maturities: computed_warnings (warning_rules.py)
+        steps.add(1)
+        warning_rules.write(writer, settings)
+        steps.tick()
         report.version = writer.version
         report.kept_in = lake.path(writer.version) / "load"
         writer.write_load_file("set_aside.csv", _csv_bytes(report.set_aside))
         manifest = writer.manifest_base()
         manifest["settings"] = settings.lake_fingerprint
+        manifest["warning_settings"] = settings.warning_fingerprint
         manifest["loads"].append({
             "load": writer.version, "at": manifest["created_at"], "by": by,
             "delivery": Path(report.delivery).name,
@@ -816,7 +823,9 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive
     Returns the months delivered, the rows loaded and the duplicate rows set aside."""
     schema = snapshot_schema()
     writer.write_empty_snapshots(schema)
-    clients = pl.read_parquet(writer.dir / "clients.parquet")
+    # a client's branch and manager are the defaults of its snapshot rows
+    clients = pl.read_parquet(writer.dir / "clients.parquet",
+                              columns=["client_id", "branch_id", "manager_id"])
     files = history.MonthFiles(writer.dir, writer.base_dir)
     delivered, dups = staging.months(), []
     loaded = 0
