@@ -27,9 +27,10 @@ pages = {
         st.Page("app_pages/clients.py", title=t("page_clients", lang), icon="👥"),
     ],
 }
-if user and user.is_admin:
+if user is None or user.is_admin:  # signed out: declared hidden, so a deep link survives
     pages[t("group_admin", lang)] = [
         st.Page("app_pages/audit.py", title=t("page_audit", lang), icon="🧾"),
+        st.Page("app_pages/data.py", title=t("page_data", lang), icon="📥"),
     ]
 # Signed out, the pages are still declared (hidden, never run), so a link to a page keeps
 # that page through the sign-in.

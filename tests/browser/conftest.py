@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,9 +119,15 @@ class Server:
 
 @pytest.fixture(scope="session")
 def app_server(demo_data_dir, tmp_path_factory):
+    with serve(demo_data_dir, tmp_path_factory.mktemp("server") / "streamlit.log") as server:
+        yield server
+
+
+@contextmanager
+def serve(data_dir: Path, log: Path):
+    """`streamlit run app.py` on a free port over `data_dir`, healthy; stopped on exit."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "TIERFLOW_DATA_DIR": str(demo_data_dir)}
+    env = {**os.environ, "TIERFLOW_DATA_DIR": str(data_dir)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
