@@ -167,6 +167,7 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "snapshots": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
     "retention_cases": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
     "tier_entries": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
+    "computed_warnings": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the month's branch, as snapshots
     "warnings": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "maturities": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "tiers": (None, None),  # the tier bands: no client data
@@ -246,6 +247,12 @@ class QueryRunner:
                         f"The tier settings in {self.lake.data_dir}/settings.toml differ from "
                         f"those the lake was built with ({baked}); run "
                         "`python -m tierflow rebuild` to derive the tiers again.")
+                warned = self.lake.manifest(version).get("warning_settings")
+                if warned != self.settings.warning_fingerprint:
+                    raise QueryError(
+                        f"The warning settings in {self.lake.data_dir}/settings.toml differ "
+                        f"from those the lake's warnings were computed with ({warned}); run "
+                        "`python -m tierflow rebuild` to compute them again.")
                 columns = {}
                 for table, files in self.lake.table_files(version).items():
                     view = self._con.read_parquet([str(f) for f in files])

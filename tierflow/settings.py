@@ -13,6 +13,11 @@ from pathlib import Path
 
 TIER_CODES = ("mass", "gold", "platinum", "diamond", "private")
 CHURN_DEFINITIONS = ("vip_to_mass", "closure", "aum_floor")
+# Warning settings used at load time (the rest are query parameters).
+WARNING_ENGINE_SETTINGS = ("outflow_min_share", "outflow_min_amount", "activity_drop_ratio",
+                           "activity_lookback_months", "activity_min_average",
+                           "maturity_window_days", "dormancy_months", "downgrade_months",
+                           "severity_high_amount", "severity_medium_amount")
 
 
 def _setting(default, section: str, doc: str):
@@ -44,14 +49,29 @@ class Settings:
         "average of the previous months.")
     activity_lookback_months: int = _setting(
         3, "warnings", "Months averaged for the activity-drop rule.")
+    activity_min_average: float = _setting(
+        10, "warnings", "Activity drop only for clients who averaged at least this many "
+        "transactions a month over those months (below it, a drop is noise: a floor of 5 "
+        "flags about 3% of the demo's clients every month, 10 about 0.6%).")
     maturity_window_days: int = _setting(
-        7, "warnings", "Maturity: a product maturing within this many days.")
+        7, "warnings", "Maturity: each maturing product is warned about this many days "
+        "before its maturity date.")
     dormancy_months: int = _setting(
         6, "warnings", "Dormant: no transaction in this many months (this one included), "
         "or status dormant.")
     downgrade_months: int = _setting(
         1, "warnings", "Downgrade: months in a row below last tier before warning (1 = at "
         "once).")
+    severity_high_amount: int = _setting(
+        500_000, "warnings", "A computed warning is `high` from this amount (RMB; the "
+        "outflow, the fall, the maturing amount or, for activity drop and dormancy, the "
+        "AUM) ...")
+    severity_medium_amount: int = _setting(
+        100_000, "warnings", "... `medium` from this amount, else `low`.")
+    warning_case_days: int = _setting(
+        30, "warnings", "A retention case of the client answers a warning when it names the "
+        "warning, or was opened from the first day of the warning's month up to this many "
+        "days after the warning.")
     manager_book_limit: int = _setting(
         250, "managers", "Most VIP clients one manager should look after.")
     manager_assign_floor: int = _setting(
@@ -71,6 +91,12 @@ class Settings:
             raise ValueError(f"tiers.vip_min_tier must be one of {TIER_CODES}")
         if self.churn_definition not in CHURN_DEFINITIONS:
             raise ValueError(f"churn.churn_definition must be one of {CHURN_DEFINITIONS}")
+        for name in ("downgrade_months", "activity_lookback_months", "dormancy_months"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"warnings.{name} must be at least 1")
+        if self.maturity_window_days < 0 or self.warning_case_days < 0:
+            raise ValueError("warnings.maturity_window_days and warning_case_days must not "
+                             "be negative")
 
     @property
     def vip_min_rank(self) -> int:
@@ -84,6 +110,12 @@ class Settings:
         ceilings = floors[1:] + [None]
         return [(code, rank, lo, hi) for rank, (code, lo, hi)
                 in enumerate(zip(TIER_CODES, floors, ceilings))]
+
+    @property
+    def warning_fingerprint(self) -> dict:
+        """The settings the warning engine bakes into the lake's computed_warnings
+        (tierflow/warning_rules.py); a change asks for `python -m tierflow rebuild`."""
+        return {name: getattr(self, name) for name in WARNING_ENGINE_SETTINGS}
 
     @property
     def lake_fingerprint(self) -> dict:
