@@ -22,9 +22,12 @@ pages = {
         st.Page("app_pages/migration.py", title=t("page_migration", lang), icon="🔀"),
         st.Page("app_pages/churn.py", title=t("page_churn", lang), icon="📉"),
         st.Page("app_pages/retention.py", title=t("page_retention", lang), icon="🤝"),
+        st.Page("app_pages/dormant.py", title=t("page_dormant", lang), icon="💤"),
     ],
     t("group_lists", lang): [
         st.Page("app_pages/clients.py", title=t("page_clients", lang), icon="👥"),
+        st.Page("app_pages/todos.py", title=t("page_todos", lang), icon="📋"),
+        st.Page("app_pages/books.py", title=t("page_books", lang), icon="🗂️"),
     ],
 }
 if user is None or user.is_admin:  # signed out: declared hidden, so a deep link survives

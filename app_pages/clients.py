@@ -51,9 +51,30 @@ else:
               "has_open_case": open_case, "search": search or None, "aum_min": aum_min,
               "aum_max": aum_max, "change_min": change_min, "change_max": change_max}
 
+
+def show_detail(client_id: str) -> None:
+    """One client's months and retention cases."""
+    st.subheader(L("client_detail", client=client_id))
+    history = app_data.query("client_history", client_id=client_id)
+    st.plotly_chart(charts.client_history_figure(history, f.lang), key="clients_history")
+    shown_history, history_columns = charts.display_table(history, f.lang)
+    st.dataframe(shown_history, hide_index=True, column_config=history_columns)
+    cases = app_data.query("client_cases", client_id=client_id)
+    if cases.empty:
+        st.caption(L("no_cases"))
+    else:
+        shown_cases, case_columns = charts.display_table(cases, f.lang)
+        st.dataframe(shown_cases, hide_index=True, column_config=case_columns)
+
+
+# a list elsewhere can open one client's detail (its row of the month may not exist)
+focus = drill.get("client") if drill else None
 clients = app_data.query(name, **params)
 if clients.empty:
-    st.info(L("no_data"))
+    if focus:
+        show_detail(focus)
+    else:
+        st.info(L("no_data"))
     st.stop()
 
 totals = st.columns(3)
@@ -78,15 +99,6 @@ shown, columns = charts.display_table(clients.head(SHOWN_ROWS), f.lang)
 picked = st.dataframe(shown, key="clients_table", hide_index=True, column_config=columns,
                       on_select="rerun", selection_mode="single-row")
 if picked.selection.rows:
-    client_id = clients.iloc[picked.selection.rows[0]]["client_id"]
-    st.subheader(L("client_detail", client=client_id))
-    history = app_data.query("client_history", client_id=client_id)
-    st.plotly_chart(charts.client_history_figure(history, f.lang), key="clients_history")
-    shown_history, history_columns = charts.display_table(history, f.lang)
-    st.dataframe(shown_history, hide_index=True, column_config=history_columns)
-    cases = app_data.query("client_cases", client_id=client_id)
-    if cases.empty:
-        st.caption(L("no_cases"))
-    else:
-        shown_cases, case_columns = charts.display_table(cases, f.lang)
-        st.dataframe(shown_cases, hide_index=True, column_config=case_columns)
+    show_detail(clients.iloc[picked.selection.rows[0]]["client_id"])
+elif focus:
+    show_detail(focus)

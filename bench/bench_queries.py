@@ -13,6 +13,7 @@ without a branch parameter: what a branch head's or analyst's pages cost.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -53,6 +54,14 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
     cohort = runner.run("cohort_retention")["cohort_month"].iloc[0]
     year = {"from_date": f"{year_ago}-01", "to_date": f"{last}-28"}
     span = {"from_month": prev, "to_month": last}
+    reactivation_year = {"from_month": months[max(0, len(months) - 12)], "to_month": last}
+    # the to-do lists' week and quarter around the last day of the last month
+    last_day = dt.date(int(last[:4]) + int(last[5:]) // 12, int(last[5:]) % 12 + 1, 1) \
+        - dt.timedelta(days=1)
+    monday = last_day - dt.timedelta(days=last_day.weekday())
+    week = {"from_date": monday, "to_date": monday + dt.timedelta(days=6), "month": last}
+    first = (last_day.month - 1) // 3 * 3 + 1
+    quarter = {"from_date": dt.date(last_day.year, first, 1), "to_date": last_day}
     listed = [
         ("monthly_totals", {}), ("churn_monthly", {}), ("branch_league", {"month": last}),
         ("branch_aum_trend", {}), ("retention_by_dimension", {"dimension": "closed_month"}),
@@ -68,6 +77,12 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
         ("post_case_aum", year), ("retention_ledger", year),
         ("client_list", {"month": last}), ("client_history", {"client_id": client}),
         ("client_cases", {"client_id": client}), ("branches", {}), ("managers", {}),
+        ("dormancy_trend", {}), ("dormant_clients", {"month": last}),
+        ("reactivated_clients", reactivation_year), ("reactivation_depth", reactivation_year),
+        ("reactivation_survival", {}),
+        ("todo_maturities", week), ("todo_birthdays", week), ("todo_new_clients", week),
+        ("todo_vip_changes", quarter), ("manager_books", {"month": last}),
+        ("unassigned_clients", {"month": last}),
     ]
     missing = set(catalog()) - {name for name, _ in listed}
     assert not missing, f"bench has no case for {missing}"

@@ -15,6 +15,8 @@
 --   has_open_case  text, optional    yes: only clients with a pending retention case; no: only
 --                                     clients without one.
 --   search         text, optional    Part of the client id or name (matched literally).
+--   client_id      textlist, optional  Exactly these clients (one client's row, when a list
+--                                     elsewhere drills to its detail).
 -- Columns:
 --   client_id      Client.
 --   name           Name (personal data).
@@ -97,6 +99,7 @@ final as (
            or ($has_open_case = 'no' and open_cases = 0))
       -- strpos, not LIKE: a % or _ typed in the search box is a character, not a wildcard
       and ($search is null or strpos(client_id, $search) > 0 or strpos(name, $search) > 0)
+      and ($client_id is null or list_contains($client_id, client_id))
     order by aum desc, client_id
 )
 

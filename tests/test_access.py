@@ -183,6 +183,7 @@ def test_a_table_without_a_scope_rule_is_refused(monkeypatch):
 PARAMS = {
     "month": "2024-02", "from_month": "2024-01", "to_month": "2024-02",
     "cohort_month": "2024-01", "months_since": 1, "dimension": "channel",
+    "from_date": "2024-01-01", "to_date": "2024-12-31",
 }
 
 

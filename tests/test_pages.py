@@ -22,7 +22,8 @@ from tierflow.settings import Settings
 from tierflow.sign_in import SIGNED_IN_AS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["overview", "tiers", "migration", "churn", "retention", "clients"]
+PAGES = ["overview", "tiers", "migration", "churn", "retention", "dormant", "clients", "todos",
+         "books"]
 EMPTY_BRANCH = "0999"
 
 
@@ -205,3 +206,85 @@ def test_page_runs_on_a_single_month_without_cases(one_month_data_dir, monkeypat
     assert at.header
     if page == "retention":
         assert "No retention case" in " ".join(i.value for i in at.info)
+
+
+def test_dormant_page_figures_equal_the_queries(app, runner):
+    at = open_page(app, "dormant", "en")
+    month = at.session_state["month"]
+    trend = runner.run("dormancy_trend")
+    totals = trend[trend["branch_id"].isna()].set_index("month").loc[month]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Dormant clients"] == count(totals["dormant"])
+    assert metrics["Reactivated this month"] == count(totals["reactivated"])
+    assert metrics["Reactivation rate"] == percent(totals["reactivation_rate"])
+    heat = figure(at, 1)[0]
+    branches = trend[trend["branch_id"].notna()]
+    assert np.nansum(heat["z"]) == pytest.approx(branches["dormant_share"].sum())
+    call_list = runner.run("dormant_clients", {"month": month})
+    assert at.dataframe[0].value["client_id"].tolist() == \
+        call_list["client_id"].head(1_000).tolist()
+
+
+def test_a_list_row_opens_the_client(app, runner):
+    """What a row click does (frame.drill_client): the Clients page shows that client's row
+    of the month and its detail."""
+    at = open_page(app, "dormant", "en")
+    month = at.session_state["month"]
+    client_id = runner.run("dormant_clients", {"month": month})["client_id"].iloc[0]
+    at.session_state["clients_drill"] = {
+        "query": "client_list", "params": {"month": month, "client_id": [client_id]},
+        "title": f"client {client_id}", "client": client_id}
+    at = open_page(at, "clients", "en")
+    assert {m.label: m.value for m in at.metric}["Clients in the list"] == "1"
+    assert [s.value for s in at.subheader] == [f"Client {client_id}"]
+    history = runner.run("client_history", {"client_id": client_id})
+    assert at.dataframe[1].value["month"].tolist() == history["month"].tolist()
+
+
+def test_todo_tabs_count_the_queries(app, runner):
+    import datetime as dt
+
+    at = open_page(app, "todos", "en")
+    month = at.session_state["month"]
+    reference = at.date_input(key=f"todos_reference_{month}").value
+    monday = reference - dt.timedelta(days=reference.weekday())
+    week = {"from_date": monday, "to_date": monday + dt.timedelta(days=6), "month": month}
+    quarter = {"from_date": dt.date(reference.year, (reference.month - 1) // 3 * 3 + 1, 1),
+               "to_date": dt.date(reference.year, (reference.month - 1) // 3 * 3 + 3, 1)
+               + dt.timedelta(days=40)}
+    quarter["to_date"] = quarter["to_date"].replace(day=1) - dt.timedelta(days=1)
+    expected = [
+        ("Maturities this week", len(runner.run("todo_maturities", week))),
+        ("Birthdays this week", len(runner.run("todo_birthdays", week))),
+        ("VIP upgrades this quarter",
+         len(runner.run("todo_vip_changes", {**quarter, "change": "upgrade"}))),
+        ("VIP downgrades this quarter",
+         len(runner.run("todo_vip_changes", {**quarter, "change": "downgrade"}))),
+        ("New clients this week", len(runner.run("todo_new_clients", week))),
+    ]
+    assert [t.label for t in at.tabs] == [f"{label} ({n:,})" for label, n in expected]
+    # one manager's lists
+    manager = runner.run("managers")["manager_id"].iloc[0]
+    at.selectbox(key="todos_manager").set_value(manager).run()
+    birthdays = runner.run("todo_birthdays", {**week, "manager_id": [manager]})
+    assert at.tabs[1].label == f"Birthdays this week ({len(birthdays):,})"
+
+
+def test_a_manager_sees_only_their_own_to_dos(demo_data_dir, monkeypatch):
+    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(demo_data_dir))
+    at = open_page(signed_in("demo-manager"), "todos", "en")
+    assert not [s for s in at.selectbox if s.key == "todos_manager"]  # nothing to choose
+
+
+def test_books_page_figures_equal_the_queries(app, runner):
+    at = open_page(app, "books", "en")
+    month = at.session_state["month"]
+    books = runner.run("manager_books", {"month": month})
+    unassigned = runner.run("unassigned_clients", {"month": month})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Managers"] == count(len(books))
+    assert metrics["Over the limit"] == count((books["over_limit"] > 0).sum())
+    assert metrics["VIP clients in books"] == count(books["vip_clients"].sum())
+    assert metrics["Must have a manager, have none"] == count(len(unassigned))
+    assert at.dataframe[0].value["manager_id"].tolist() == books["manager_id"].tolist()
+    assert at.dataframe[1].value["client_id"].tolist() == unassigned["client_id"].tolist()

@@ -11,6 +11,7 @@ page and the runner agree with each other.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -51,7 +52,8 @@ UNSCOPED_USERS = [HEAD_WITHOUT_BRANCH, MANAGER_WITHOUT_ID]
 ALL_USERS = SCOPED_USERS + UNSCOPED_USERS
 # Columns holding personal data, and the mask pattern each must (masked) or must not match.
 PERSONAL = {"name": "name", "phone": "phone", "id_number": "id_number", "client_name": "name"}
-LIST_QUERIES = ("client_list", "transition_clients", "cohort_clients", "retention_ledger")
+LIST_QUERIES = ("client_list", "transition_clients", "cohort_clients", "retention_ledger",
+                "dormant_clients", "reactivated_clients", "todo_birthdays")
 # Tables whose group_key is a branch id (with the pages' default breakdowns).
 BRANCH_KEYED = ("churn_breakdown_table", "migration_moves_table")
 
@@ -174,7 +176,11 @@ TABLES = {"overview": ["overview_league"], "tiers": [],
           "migration": ["migration_bridge_table", "migration_moves_table"],
           "churn": ["churn_breakdown_table"],
           "retention": ["retention_dimension_table", "retention_ledger_table"],
-          "clients": ["clients_table"]}
+          "clients": ["clients_table"],
+          "dormant": ["dormant_call_list", "dormant_reactivated_list"],
+          "todos": ["todo_maturities", "todo_birthdays", "todo_upgrades", "todo_downgrades",
+                    "todo_new_clients"],
+          "books": ["books_table", "books_unassigned"]}
 
 
 def frames(at: AppTest, page: str) -> dict[str, pd.DataFrame]:
@@ -323,8 +329,58 @@ def expect_clients(at, who, run, lake):
         assert expected == [who.scope.manager_id]
 
 
+def expect_dormant(at, who, run, lake):
+    month = at.session_state["month"]
+    trend = run.run("dormancy_trend")
+    totals = trend[trend["branch_id"].isna()].set_index("month")
+    assert metrics(at)[t("kpi_dormant", LANG)] == count(totals.loc[month, "dormant"])
+    assert set(trend["branch_id"].dropna()) <= set(who.branches)
+    call_list = run.run("dormant_clients", {"month": month})
+    shown = frames(at, "dormant")["dormant_call_list"]
+    assert shown["client_id"].tolist() == call_list["client_id"].head(1000).tolist()
+    # dormant clients are open accounts of the month the user may see
+    assert set(call_list["client_id"]) <= set(open_accounts(who, run, month)["client_id"])
+    assert len(call_list) == totals.loc[month, "dormant"]
+
+
+def expect_todos(at, who, run, lake):
+    month = at.session_state["month"]
+    reference = at.date_input(key=f"todos_reference_{month}").value
+    monday = reference - dt.timedelta(days=reference.weekday())
+    week = {"from_date": monday, "to_date": monday + dt.timedelta(days=6), "month": month}
+    birthdays = run.run("todo_birthdays", week)
+    if all(d.value.empty for d in at.dataframe) and not at.tabs:
+        assert t("no_data", LANG) in infos(at)
+        return
+    shown = frames(at, "todos")
+    assert shown["todo_birthdays"]["client_id"].tolist() == birthdays["client_id"].tolist()
+    assert shown["todo_maturities"]["client_id"].tolist() == \
+        run.run("todo_maturities", week)["client_id"].head(1000).tolist()
+    # the manager picker offers the managers the user may see, and only when there are several
+    pickers = [s for s in at.selectbox if s.key == "todos_manager"]
+    assert bool(pickers) == (len(run.run("managers")) > 1)
+    if who.scope.manager_id:
+        assert set(birthdays["manager_id"].dropna()) <= {who.scope.manager_id}
+
+
+def expect_books(at, who, run, lake):
+    month = at.session_state["month"]
+    books = run.run("manager_books", {"month": month})
+    shown = frames(at, "books")
+    assert shown["books_table"]["manager_id"].tolist() == books["manager_id"].tolist()
+    assert shown["books_table"]["clients"].tolist() == books["clients"].tolist()
+    # a book holds the month's open accounts naming the manager, of branches the user sees
+    mine = open_accounts(who, run, month)
+    assert books["clients"].sum() == mine["manager_id"].notna().sum()
+    if who.scope.manager_id:
+        assert books["manager_id"].tolist() == [who.scope.manager_id]
+    unassigned = run.run("unassigned_clients", {"month": month})
+    assert shown["books_unassigned"]["client_id"].tolist() == unassigned["client_id"].tolist()
+
+
 EXPECT = {"overview": expect_overview, "tiers": expect_tiers, "migration": expect_migration,
-          "churn": expect_churn, "retention": expect_retention, "clients": expect_clients}
+          "churn": expect_churn, "retention": expect_retention, "clients": expect_clients,
+          "dormant": expect_dormant, "todos": expect_todos, "books": expect_books}
 assert set(EXPECT) == set(PAGES)
 
 
@@ -490,7 +546,13 @@ def export_params(lake: Lake) -> dict[str, dict]:
             "transition_clients": {"from_month": months[-4], "to_month": months[-1],
                                    "from_tier": "platinum"},
             "cohort_clients": {"cohort_month": months[2], "months_since": 3},
-            "retention_ledger": {"from_date": None}}
+            "retention_ledger": {"from_date": None},
+            "dormant_clients": {"month": months[-1]},
+            "reactivated_clients": {"from_month": months[0], "to_month": months[-1]},
+            # a whole year of birthdays: every user has some
+            "todo_birthdays": {"from_date": dt.date(int(months[-1][:4]), 1, 1),
+                               "to_date": dt.date(int(months[-1][:4]), 12, 31),
+                               "month": months[-1]}}
 
 
 def read_back(data: bytes, fmt: str) -> pd.DataFrame:

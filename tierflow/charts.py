@@ -42,8 +42,9 @@ def series_by(df: pd.DataFrame, key: str, value: str) -> pd.Series:
 
 
 def is_money(column: str) -> bool:
-    """Money columns by name: aum…, …_aum, amount and the AUM parts (all RMB)."""
+    """Money columns by name: aum…, …_aum, amount, …_amount and the AUM parts (all RMB)."""
     return (column.startswith("aum") and "rate" not in column) or column.endswith("_aum") \
+        or column.endswith("_amount") \
         or column in ("amount", "turnover", "fee_income", "staying_change")
 
 
@@ -320,4 +321,43 @@ def lifecycle_figure(life: pd.DataFrame, lang: str) -> go.Figure:
     fig.update_layout(barmode="relative", height=380, margin={"t": 30},
                       xaxis_title=t("month", lang), xaxis_type="category",
                       yaxis_title=t("clients", lang))
+    return fig
+
+
+def dormancy_figure(months: pd.DataFrame, lang: str) -> go.Figure:
+    """Dormant clients per month (bars) and the reactivation rate (line, right axis)."""
+    fig = go.Figure()
+    fig.add_bar(x=months["month"], y=months["dormant"], name=t("dormant_clients_axis", lang),
+                marker_color="#9aa9b8", hovertemplate="%{x}: %{y:,}<extra></extra>")
+    fig.add_scatter(x=months["month"], y=months["reactivation_rate"], yaxis="y2",
+                    mode="lines+markers", name=t("kpi_reactivation_rate", lang),
+                    line={"color": "#27ae60"}, hovertemplate="%{x}: %{y:.1%}<extra></extra>")
+    fig.update_layout(
+        height=360, margin={"t": 30}, xaxis={"title": t("month", lang), "type": "category"},
+        yaxis={"title": t("dormant_clients_axis", lang), "tickformat": ",.0f"},
+        yaxis2={"title": t("kpi_reactivation_rate", lang), "overlaying": "y", "side": "right",
+                "tickformat": ".1%", "rangemode": "tozero", "showgrid": False},
+        legend={"orientation": "h", "y": 1.1})
+    return fig
+
+
+def dormant_heatmap(rows: pd.DataFrame, lang: str) -> go.Figure:
+    """Dormant share per branch (rows) and month (columns); a click on a cell drills to that
+    branch's dormant clients of that month."""
+    grid = rows.pivot(index="branch_id", columns="month", values="dormant_share")
+    counts = rows.pivot(index="branch_id", columns="month", values="dormant").reindex_like(grid)
+    names = rows.drop_duplicates("branch_id").set_index("branch_id")["branch_name"]
+    ys = [plain_text(f"{b} {names.get(b) or ''}".strip()) for b in grid.index]
+    xs = list(grid.columns)
+    fig = go.Figure(go.Heatmap(
+        z=grid.values, x=xs, y=ys, colorscale="Oranges", hoverinfo="skip",
+        colorbar={"title": t("col_dormant_share", lang), "tickformat": ".0%"}))
+    click_targets(
+        fig, xs, ys, [[[m, b] for m in xs] for b in grid.index],
+        [[None if z != z else f"{z:.1%} ({int(n):,})" for z, n in zip(zline, nline)]
+         for zline, nline in zip(grid.values, counts.values)],
+        "%{y}, %{x}: %{text}")
+    fig.update_layout(height=max(320, 22 * len(ys) + 80), margin={"t": 30},
+                      xaxis={"title": t("month", lang), "type": "category"},
+                      yaxis={"autorange": "reversed", "type": "category"})
     return fig

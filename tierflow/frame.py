@@ -134,10 +134,17 @@ def follow_go_to() -> None:
         st.switch_page(target, query_params={})
 
 
-def drill(query: str, params: dict, title: str) -> None:
-    """Open the Clients page on exactly the clients behind a chart element or table row."""
-    st.session_state[DRILL] = {"query": query, "params": params, "title": title}
+def drill(query: str, params: dict, title: str, client: str | None = None) -> None:
+    """Open the Clients page on exactly the clients behind a chart element or table row;
+    with `client`, that client's detail is shown at once."""
+    st.session_state[DRILL] = {"query": query, "params": params, "title": title,
+                               "client": client}
     go_to(CLIENTS_PAGE)
+
+
+def drill_client(client_id: str, month: str, title: str) -> None:
+    """Open the Clients page on one client: its row of the month and its detail."""
+    drill("client_list", {"month": month, "client_id": [client_id]}, title, client=client_id)
 
 
 def drill_on_select(key: str, to_drill):
