@@ -26,14 +26,18 @@ cards[0].metric(L("kpi_managers"), count(len(books)))
 cards[1].metric(L("kpi_over_limit"), count((books["over_limit"] > 0).sum()))
 cards[2].metric(L("kpi_vip_in_books"), count(books["vip_clients"].sum()))
 cards[3].metric(L("kpi_warnings_open"), count(books["warnings_open"].sum()))
-cards[4].metric(L("kpi_unassigned"), count(len(unassigned)))
+cards[4].metric(L("kpi_unassigned"), count(len(unassigned)),
+                help=L("kpi_unassigned_help", floor=money(settings.manager_assign_floor, f.lang)))
 cards[5].metric(L("kpi_unassigned_aum"), money(unassigned["aum"].sum(), f.lang))
 
 if not books.empty:
     st.subheader(L("books_distribution_title"))
     limit = settings.manager_book_limit
+    # the axis reaches a little past the limit, so the limit line and its label show
+    reach = max(int(books["vip_clients"].max()), limit) * 1.1
     bars = alt.Chart(books).mark_bar(color="#2e86c1").encode(
-        x=alt.X("vip_clients:Q", bin=alt.Bin(step=25), title=L("col_vip_clients")),
+        x=alt.X("vip_clients:Q", bin=alt.Bin(step=25), title=L("col_vip_clients"),
+                scale=alt.Scale(domain=[0, reach])),
         y=alt.Y("count():Q", title=L("books_managers_axis")),
         tooltip=[alt.Tooltip("count():Q", title=L("books_managers_axis"))])
     rule = alt.Chart(books.head(1)).mark_rule(color="#c0392b", strokeWidth=2).encode(

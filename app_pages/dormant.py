@@ -71,7 +71,7 @@ with left:
         alt.Chart(shares).mark_bar(color="#2e86c1").encode(
             x=alt.X("signal_share:Q", title=L("col_signal_share"), axis=alt.Axis(format="%"),
                     scale=alt.Scale(domain=[0, 1])),
-            y=alt.Y("label:N", title=None, sort=None),
+            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
             tooltip=[alt.Tooltip("label:N", title=L("col_signal")),
                      alt.Tooltip("signal_on:Q", title=L("col_signal_on"), format=","),
                      alt.Tooltip("compared:Q", title=L("col_compared"), format=","),
@@ -84,10 +84,10 @@ with right:
     curve = survival.reset_index()
     st.altair_chart(
         alt.Chart(curve[curve["months_since"] <= 24]).mark_line(point=True).encode(
-            x=alt.X("months_since:Q", title=L("months_since")),
+            x=alt.X("months_since:Q", title=L("months_after_reactivation")),
             y=alt.Y("survival_rate:Q", title=L("col_survival_rate"),
                     axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("months_since:Q", title=L("months_since")),
+            tooltip=[alt.Tooltip("months_since:Q", title=L("months_after_reactivation")),
                      alt.Tooltip("reactivated:Q", title=L("col_reactivated"), format=","),
                      alt.Tooltip("survival_rate:Q", title=L("col_survival_rate"),
                                  format=".1%")],

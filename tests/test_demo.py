@@ -172,8 +172,11 @@ def test_personal_data_is_plausible_and_consistent(tables):
         total = sum(int(d) * w for d, w in zip(id_number[:17], weights))
         assert id_number[17] == "10X98765432"[total % 11]
         assert int(id_number[16]) % 2 == (1 if gender == "M" else 0)
-    # Birthdays fall in every month, so "birthday this week" lists exist all year.
+    # Birthdays fall in every month, so "birthday this week" lists exist all year, and no day
+    # of the year holds a crowd (ages drawn past 18 or 88 once shared one birthday).
     assert clients["birth_date"].str.slice(5, 2).n_unique() == 12
+    per_day = clients["birth_date"].str.slice(5, 5).value_counts()["count"]
+    assert per_day.max() <= 4 * clients.height / 365
 
 
 def test_accounts_open_before_their_first_snapshot(tables):

@@ -414,7 +414,11 @@ class _Simulation:
         n = rows.stop - rows.start
         new = t > 0
         branch = rng.choice(len(br.ids), n, p=br.pull if new else br.size)
-        age = np.clip(rng.normal(35, 11, n) if new else rng.normal(47, 14, n), 18, 88)
+        drawn = rng.normal(35, 11, n) if new else rng.normal(47, 14, n)
+        # Ages clipped to a bound would all share one birthday: spread them over the year
+        # inside the bound by how far past it they were drawn (no extra random draw).
+        age = np.where(drawn < 18, 18 + np.mod(18 - drawn, 1.0),
+                       np.where(drawn > 88, 88 - np.mod(drawn - 88, 1.0), drawn))
         birth = (cal.first_day[t] - age * 365.25).astype(np.int64)
         if new:
             opened = cal.first_day[t] + rng.integers(0, cal.days(t), n)
