@@ -388,6 +388,7 @@ def test_streamlit_is_configured_for_a_closed_bank_network():
     assert cfg["server"]["enableXsrfProtection"] is True
     assert cfg["server"]["enableCORS"] is True
     assert cfg["client"]["showErrorDetails"] == "none"
+    assert cfg["client"]["disableDataExport"] is True  # no unaudited table downloads
     assert 0 < cfg["server"]["maxUploadSize"] <= 200
     assert cfg["server"]["address"] == "127.0.0.1"
 
