@@ -137,10 +137,16 @@ class Lake:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def rollback(self, by: str) -> str:
-        """Make the version before the current one's last load current again; return it."""
+    def rollback(self, by: str, expected: str | None = None) -> str:
+        """Make the version before the current one's last load current again; return it.
+        With `expected`, only if that is still the version in use (checked under the lock,
+        so a load landing meanwhile is never the one undone by mistake)."""
         with self._exclusive():
             current = self.require_version()
+            if expected is not None and current != expected:
+                raise RollbackImpossible(
+                    f"the data changed since this page was drawn (version {current} is in "
+                    f"use now, not {expected}): look at the history again before rolling back")
             loads = self.manifest(current).get("loads", [])
             if len(loads) < 2:
                 raise RollbackImpossible("the data in use comes from the first load: there is "

@@ -194,12 +194,7 @@ class ProgressSteps:
 def rollback(data_dir: Path, by: str, expected: str | None) -> str:
     """Roll back the last load, if the version in use is still `expected` (the one whose last
     load the user confirmed undoing); return the version now in use."""
-    lake = Lake(data_dir)
-    if expected is not None and lake.current_version() != expected:
-        raise RollbackImpossible(
-            f"the data changed since this page was drawn (version {lake.current_version()} "
-            f"is in use now, not {expected}): look at the history again before rolling back")
-    return lake.rollback(by=by)
+    return Lake(data_dir).rollback(by=by, expected=expected)
 
 
 # -- what the page shows ---------------------------------------------------------------------
