@@ -28,6 +28,7 @@ pages = {
         st.Page("app_pages/clients.py", title=t("page_clients", lang), icon="👥"),
         st.Page("app_pages/todos.py", title=t("page_todos", lang), icon="📋"),
         st.Page("app_pages/books.py", title=t("page_books", lang), icon="🗂️"),
+        st.Page("app_pages/warnings.py", title=t("page_warnings", lang), icon="🚨"),
     ],
 }
 if user is None or user.is_admin:  # signed out: declared hidden, so a deep link survives

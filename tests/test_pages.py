@@ -4,6 +4,7 @@ filters and under a selection that matches nothing, and shows the named queries'
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import write_delivery
-from tierflow.access import EVERYTHING, write_demo_users
+from tierflow.access import EVERYTHING, UserStore, write_demo_users
 from tierflow.demo import generate_delivery
 from tierflow.i18n import count, money, percent
 from tierflow.ingest import ingest
@@ -23,7 +24,7 @@ from tierflow.sign_in import SIGNED_IN_AS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["overview", "tiers", "migration", "churn", "retention", "dormant", "clients", "todos",
-         "books"]
+         "books", "warnings"]
 EMPTY_BRANCH = "0999"
 
 
@@ -288,3 +289,56 @@ def test_books_page_figures_equal_the_queries(app, runner):
     assert metrics["Unassigned clients"] == count(len(unassigned))
     assert at.dataframe[0].value["manager_id"].tolist() == books["manager_id"].tolist()
     assert at.dataframe[1].value["client_id"].tolist() == unassigned["client_id"].tolist()
+
+
+def test_warnings_page_figures_equal_the_queries(app, runner):
+    at = open_page(app, "warnings", "en")
+    month = at.session_state["month"]
+    params = {"month": month}
+    total = runner.run("warning_coverage", {"dimension": "total", **params}).iloc[0]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Warnings"] == count(total["warnings"])
+    assert metrics["Money at stake"] == money(total["amount"], "en")
+    assert metrics["Case within 3 days"] == percent(total["within_3d_rate"])
+    assert metrics["Case within 7 days"] == percent(total["within_7d_rate"])
+    # each rule's bar, all four parts together, is its number of warnings
+    by_rule = runner.run("warning_coverage", {"dimension": "rule", **params})
+    assert sum(trace["x"] for trace in figure(at, 0)).tolist() == by_rule["warnings"].tolist()
+    by_branch = runner.run("warning_coverage", {"dimension": "branch", **params})
+    assert at.dataframe[0].value["dimension_value"].tolist() == \
+        by_branch["dimension_value"].tolist()
+    listed = runner.run("warnings", params)
+    shown = at.dataframe[1].value
+    assert shown["warning_id"].tolist() == listed["warning_id"].head(1_000).tolist()
+    assert set(listed["rule"]) >= {"large_outflow", "downgrade", "activity_drop", "maturity",
+                                   "dormancy"}
+    assert shown["warning_reason"].str.len().gt(0).all()
+
+
+def test_warnings_page_today_and_filters(app, runner):
+    at = open_page(app, "warnings", "zh")
+    month = at.session_state["month"]
+    at.segmented_control(key="warnings_view").set_value("today").run()
+    day = at.date_input(key=f"warnings_day_{month}").value
+    assert str(day).startswith(month) and (day + dt.timedelta(days=1)).day == 1  # month end
+    at.multiselect(key="warnings_rules").set_value(["maturity", "large_outflow"]).run()
+    at.multiselect(key="warnings_severities").set_value(["high", "medium"]).run()
+    manager = runner.run("managers")["manager_id"].iloc[0]
+    at.multiselect(key="warnings_managers").set_value([manager]).run()
+    assert not at.exception
+    params = {"month": month, "raised_on": day, "rule": ["maturity", "large_outflow"],
+              "severity": ["high", "medium"], "manager_id": [manager]}
+    expected = runner.run("warnings", params)
+    if expected.empty:
+        assert any("没有符合" in i.value for i in at.info)
+    else:
+        assert at.dataframe[1].value["warning_id"].tolist() == expected["warning_id"].tolist()
+        assert {m.label: m.value for m in at.metric}["预警数"] == count(len(expected))
+
+
+def test_a_branch_head_sees_their_branch_warnings_only(demo_data_dir, monkeypatch):
+    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(demo_data_dir))
+    at = open_page(signed_in("demo-branch-head"), "warnings", "en")
+    head = UserStore(demo_data_dir).require("demo-branch-head")
+    assert set(at.dataframe[0].value["dimension_value"]) == set(head.branches)
+    assert set(at.dataframe[1].value["branch_id"]) == set(head.branches)

@@ -53,7 +53,7 @@ ALL_USERS = SCOPED_USERS + UNSCOPED_USERS
 # Columns holding personal data, and the mask pattern each must (masked) or must not match.
 PERSONAL = {"name": "name", "phone": "phone", "id_number": "id_number", "client_name": "name"}
 LIST_QUERIES = ("client_list", "transition_clients", "cohort_clients", "retention_ledger",
-                "dormant_clients", "reactivated_clients", "todo_birthdays")
+                "dormant_clients", "reactivated_clients", "todo_birthdays", "warnings")
 # Tables whose group_key is a branch id (with the pages' default breakdowns).
 BRANCH_KEYED = ("churn_breakdown_table", "migration_moves_table")
 
@@ -180,7 +180,8 @@ TABLES = {"overview": ["overview_league"], "tiers": [],
           "dormant": ["dormant_call_list", "dormant_reactivated_list"],
           "todos": ["todo_maturities", "todo_birthdays", "todo_upgrades", "todo_downgrades",
                     "todo_new_clients"],
-          "books": ["books_table", "books_unassigned"]}
+          "books": ["books_table", "books_unassigned"],
+          "warnings": ["warnings_by_branch", "warnings_table"]}
 
 
 def frames(at: AppTest, page: str) -> dict[str, pd.DataFrame]:
@@ -378,9 +379,26 @@ def expect_books(at, who, run, lake):
     assert shown["books_unassigned"]["client_id"].tolist() == unassigned["client_id"].tolist()
 
 
+def expect_warnings(at, who, run, lake):
+    month = at.session_state["month"]
+    listed = run.run("warnings", {"month": month})
+    if listed.empty:
+        assert t("no_data", LANG) in infos(at)
+        return
+    assert metrics(at)[t("kpi_warnings", LANG)] == count(len(listed))
+    shown = frames(at, "warnings")
+    assert shown["warnings_table"]["warning_id"].tolist() == \
+        listed["warning_id"].head(1000).tolist()
+    assert set(shown["warnings_by_branch"]["dimension_value"]) <= set(who.branches)
+    # the warnings of branches and clients the user may see, and all of them
+    everything = runner_for(lake.data_dir).run("warnings", {"month": month}, scope=EVERYTHING)
+    assert sorted(listed["warning_id"]) == sorted(visible(everything, who)["warning_id"])
+
+
 EXPECT = {"overview": expect_overview, "tiers": expect_tiers, "migration": expect_migration,
           "churn": expect_churn, "retention": expect_retention, "clients": expect_clients,
-          "dormant": expect_dormant, "todos": expect_todos, "books": expect_books}
+          "dormant": expect_dormant, "todos": expect_todos, "books": expect_books,
+          "warnings": expect_warnings}
 assert set(EXPECT) == set(PAGES)
 
 
@@ -552,7 +570,8 @@ def export_params(lake: Lake) -> dict[str, dict]:
             # a whole year of birthdays: every user has some
             "todo_birthdays": {"from_date": dt.date(int(months[-1][:4]), 1, 1),
                                "to_date": dt.date(int(months[-1][:4]), 12, 31),
-                               "month": months[-1]}}
+                               "month": months[-1]},
+            "warnings": {}}  # every month: a manager's few clients have some
 
 
 def read_back(data: bytes, fmt: str) -> pd.DataFrame:

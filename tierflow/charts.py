@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from tierflow import contract
-from tierflow.i18n import labels, money, t
+from tierflow.i18n import count, labels, money, percent, t
 from tierflow.settings import TIER_CODES
 
 TIER_ORDER = (*TIER_CODES, "new", "exited")
@@ -118,6 +118,32 @@ def display_table(df: pd.DataFrame, lang: str,
         else:
             config[column] = label
     return shown, config
+
+
+def warning_reason(warning: dict, lang: str, dormancy_months: int) -> str:
+    """Why a warning was raised, in words, from a row of the warnings query; a delivered
+    warning says what the bank's note says."""
+    rule, before, now = warning.get("rule"), warning.get("aum_earlier"), warning.get("aum")
+    if warning.get("source") != "computed":
+        return warning["note"] if _given(warning.get("note")) else ""
+    if rule == "large_outflow":
+        share = (before - now) / before if before else None
+        return t("reason_large_outflow", lang, before=money(before, lang),
+                 now=money(now, lang), share=percent(share))
+    if rule == "downgrade":
+        return t("reason_downgrade", lang, before=tier_label(warning["tier_before"], lang),
+                 now=tier_label(warning["tier"], lang))
+    if rule == "activity_drop":
+        return t("reason_activity_drop", lang, now=count(warning["txn_count"]),
+                 before=f"{warning['txn_average']:,.1f}")
+    if rule == "maturity":
+        return t("reason_maturity", lang,
+                 product=code_label("product_type", warning["product_type"], lang),
+                 amount=money(warning["amount"], lang), due=str(warning["due_on"])[:10])
+    if rule == "dormancy":
+        return (t("reason_dormant_status", lang) if warning.get("status") == "dormant"
+                else t("reason_dormancy", lang, months=dormancy_months))
+    return ""
 
 
 def tier_mix(league: pd.DataFrame) -> pd.Series:

@@ -1,0 +1,147 @@
+-- Purpose: The early warnings (DOMAIN.md "Early warning") of a month or of one day, for branch
+--   heads: those the warning rules computed at load time (computed_warnings: large_outflow,
+--   downgrade, activity_drop, maturity, dormancy; tierflow/warning_rules.py) beside those the
+--   bank's own systems delivered (warnings), each with the retention case that answers it and
+--   how fast (DOMAIN.md "Retention": coverage). A delivered warning's month is that of its
+--   raised_on; its branch, manager, tier and AUM are the client's row of that month (branch
+--   and manager from the clients file when the client has no row then). A case of the client
+--   answers a warning when it names the warning (warning_id) or was opened from the first day
+--   of the warning's month up to case_days days after raised_on; the first such case counts.
+-- Grain: one row per warning matching the filters, by raised_on descending, then severity
+--   (high first), amount descending, warning_id.
+-- Parameters:
+--   month       month, optional   Warnings of this month, YYYY-MM; every month when empty.
+--   raised_on   date, optional    Only the warnings raised on this day (today's warnings).
+--   branch_id   textlist, optional  Branches (of the warning: the client's that month).
+--   manager_id  textlist, optional  Managers (of the client's row that month).
+--   tier        textlist, optional  Tier codes of the client that month.
+--   rule        textlist, optional  Rule codes: large_outflow, downgrade, activity_drop,
+--               maturity, dormancy, other.
+--   severity    textlist, optional  high, medium, low.
+--   case_days   int, setting warning_case_days   Days after a warning in which a case of the
+--               client answers it.
+-- Columns:
+--   warning_id      The warning's id (computed: OUT-, DWN-, ACT-, DRM-, MAT-...; delivered: the
+--                   bank's).
+--   source          computed (the warning rules) or delivered (the bank's systems).
+--   client_id       Client.
+--   name            Name (personal data).
+--   branch_id       Branch of the warning (the client's that month).
+--   manager_id      Manager of the client that month (empty: unassigned).
+--   month           Month of the warning, YYYY-MM.
+--   raised_on       Day raised: the month's last day (the snapshot date) for month-end rules,
+--                   maturity_window_days before the maturity date for maturities, as delivered
+--                   otherwise.
+--   rule            large_outflow, downgrade, activity_drop, maturity, dormancy or other.
+--   severity        high, medium or low (computed: by amount; delivered: as given, may be
+--                   empty).
+--   amount          Money at stake, RMB: the outflow; the fall since the last month in the
+--                   higher tier; the maturing amount; the AUM for activity drop and dormancy;
+--                   as delivered.
+--   tier            Tier of the client that month (empty when closed or without a row).
+--   tier_before     Downgrade: the tier the client fell from.
+--   aum             AUM that month, RMB.
+--   aum_earlier     Large outflow: AUM the month before; downgrade: AUM in the last month in
+--                   the higher tier. RMB.
+--   txn_count       Transactions that month.
+--   txn_average     Activity drop: the average of the months before.
+--   due_on          Maturity: the day the product matures.
+--   product_type    Maturity: time_deposit, wealth, fund, insurance or bond.
+--   status          Account status that month: normal, dormant or closed.
+--   note            The bank's note on a delivered warning.
+--   case_id         The retention case that answers the warning (empty: none).
+--   case_opened_on  The day it was opened.
+--   days_to_case    Days from raised_on to case_opened_on (0 when opened before the warning).
+with computed as (
+    select
+        warning_id, 'computed' as source, client_id, branch_id, manager_id, month,
+        month_index, raised_on, rule, severity, amount, tier, tier_before, aum, aum_earlier,
+        txn_count, txn_average, due_on, product_type, status,
+        cast(null as varchar) as note
+    from computed_warnings
+    where ($month is null or month = $month)
+      and ($raised_on is null or raised_on = $raised_on)
+),
+
+delivered_raw as (
+    select
+        warning_id, client_id, raised_on, rule, severity, amount, note,
+        strftime(raised_on, '%Y-%m') as month,
+        year(raised_on) * 12 + month(raised_on) - 1 as month_index
+    from warnings
+    where ($month is null or strftime(raised_on, '%Y-%m') = $month)
+      and ($raised_on is null or raised_on = $raised_on)
+),
+
+-- the client's row of the warning's month (only the months asked for are read)
+delivered_rows as (
+    select s.client_id, s.month_index, s.branch_id, s.manager_id, s.tier, s.aum, s.txn_count,
+           s.status
+    from snapshots as s
+    where ($month is null or s.month = $month)
+      and s.client_id in (select client_id from delivered_raw)
+),
+
+delivered as (
+    select
+        d.warning_id, 'delivered' as source, d.client_id,
+        coalesce(r.branch_id, c.branch_id) as branch_id,
+        case when r.client_id is null then c.manager_id else r.manager_id end as manager_id,
+        d.month, d.month_index, d.raised_on, d.rule, d.severity, d.amount, r.tier,
+        cast(null as varchar) as tier_before, r.aum, cast(null as decimal(18, 2)) as aum_earlier,
+        r.txn_count, cast(null as double) as txn_average, cast(null as date) as due_on,
+        cast(null as varchar) as product_type, r.status, d.note
+    from delivered_raw as d
+    left join delivered_rows as r
+      on r.client_id = d.client_id and r.month_index = d.month_index
+    left join clients as c on c.client_id = d.client_id
+),
+
+listed as (
+    select * from computed
+    union all
+    select * from delivered
+),
+
+chosen as (
+    select *
+    from listed
+    where ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+      and ($tier is null or list_contains($tier, tier))
+      and ($rule is null or list_contains($rule, rule))
+      and ($severity is null or list_contains($severity, severity))
+),
+
+-- every case of the client that answers the warning, the first one first
+answering as (
+    select
+        w.warning_id, r.case_id, r.opened_on,
+        row_number() over (partition by w.warning_id order by r.opened_on, r.case_id) as n
+    from chosen as w
+    join retention_cases as r
+      on r.client_id = w.client_id
+     and (r.warning_id = w.warning_id
+          or (year(r.opened_on) * 12 + month(r.opened_on) - 1 >= w.month_index
+              and date_diff('day', w.raised_on, r.opened_on) <= $case_days))
+),
+
+final as (
+    select
+        w.warning_id, w.source, w.client_id, c.name, w.branch_id, w.manager_id, w.month,
+        w.raised_on, w.rule, w.severity, w.amount, w.tier, w.tier_before, w.aum,
+        w.aum_earlier, w.txn_count, w.txn_average, w.due_on, w.product_type, w.status, w.note,
+        a.case_id, a.opened_on as case_opened_on,
+        case when a.opened_on is null then null
+             else greatest(date_diff('day', w.raised_on, a.opened_on), 0)
+        end as days_to_case
+    from chosen as w
+    left join answering as a on a.warning_id = w.warning_id and a.n = 1
+    left join clients as c on c.client_id = w.client_id
+    order by w.raised_on desc,
+             case w.severity when 'high' then 1 when 'medium' then 2 when 'low' then 3
+                             else 4 end,
+             w.amount desc, w.warning_id
+)
+
+select * from final
