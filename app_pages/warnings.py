@@ -29,7 +29,7 @@ year, month = int(f.month[:4]), int(f.month[5:])
 first_day = dt.date(year, month, 1)
 last_day = dt.date(year, month, calendar.monthrange(year, month)[1])
 
-row = st.columns([1.1, 1.1, 1.6, 1.2, 1.6])
+row = st.columns([1.5, 1.1, 1.6, 1.2, 1.6])
 view = row[0].segmented_control(L("warnings_view"), ["today", "month"], default="month",
                                 key="warnings_view", required=True,
                                 format_func=lambda v: L(f"warnings_view_{v}"))
