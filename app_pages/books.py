@@ -25,7 +25,8 @@ cards = st.columns(6)
 cards[0].metric(L("kpi_managers"), count(len(books)))
 cards[1].metric(L("kpi_over_limit"), count((books["over_limit"] > 0).sum()))
 cards[2].metric(L("kpi_vip_in_books"), count(books["vip_clients"].sum()))
-cards[3].metric(L("kpi_warnings_open"), count(books["warnings_open"].sum()))
+cards[3].metric(L("kpi_warnings_open"), count(books["warnings_open"].sum()),
+                help=L("kpi_warnings_open_help"))
 cards[4].metric(L("kpi_unassigned"), count(len(unassigned)),
                 help=L("kpi_unassigned_help", floor=money(settings.manager_assign_floor, f.lang)))
 cards[5].metric(L("kpi_unassigned_aum"), money(unassigned["aum"].sum(), f.lang))

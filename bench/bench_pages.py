@@ -22,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PAGES = ["overview", "tiers", "migration", "churn", "retention", "clients"]
+PAGES = ["overview", "tiers", "migration", "churn", "retention", "dormant", "clients",
+         "todos", "books"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 

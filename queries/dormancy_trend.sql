@@ -43,8 +43,9 @@ quiet_rows as (
     select
         client_id, month_index, branch_id, aum, next_tier_rank,
         status = 'dormant' as flagged,
-        txn_count = 0 as no_txn,
-        coalesce(txn_count > 0, false) as has_txn
+        case when txn_count = 0 then 1 else 0 end as no_txn,
+        -- the month, and whether it has transactions, in one number (one window below)
+        month_index * 2 + case when txn_count > 0 then 1 else 0 end as month_and_txn
     from snapshots
     where present
       and (txn_count = 0 or txn_count is null or status = 'dormant')
@@ -56,22 +57,21 @@ quiet_rows as (
 spells as (
     select
         month_index, branch_id, aum, next_tier_rank, flagged,
-        sum(case when no_txn then 1 else 0 end) over (
+        sum(no_txn) over (
             partition by client_id order by month_index
             range between $dormancy_months - 1 preceding and current row) as quiet_months,
-        lead(month_index) over (partition by client_id order by month_index) as next_quiet_index,
-        lead(has_txn) over (partition by client_id order by month_index) as next_quiet_has_txn
+        lead(month_and_txn) over (partition by client_id order by month_index) as next_quiet
     from quiet_rows
 ),
 
 -- Reactivated in M+1: present then (next_tier_rank is set) with txn_count > 0, so either it
--- has no quiet row in M+1, or that row is flagged dormant yet has transactions.
+-- has no quiet row in M+1, or that row is flagged dormant yet has transactions (next_quiet
+-- is 2 * (M+1) + 1).
 dormant_rows as (
     select
         month_index, branch_id, aum,
         case when next_tier_rank is not null
-                  and (next_quiet_index is null or next_quiet_index > month_index + 1
-                       or next_quiet_has_txn)
+                  and (next_quiet is null or next_quiet >= 2 * (month_index + 1) + 1)
              then 1 else 0 end as reactivated_next
     from spells
     where (flagged or quiet_months = $dormancy_months)

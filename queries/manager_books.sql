@@ -1,10 +1,13 @@
 -- Purpose: Each manager's book in one month against the book limit (DOMAIN.md "Entities": a
 --   manager should look after at most manager_book_limit clients of gold and above): clients,
---   VIP clients (VIP tier or above), AUM under management and open warnings. A client is in a
---   manager's book in M when its snapshot row in M is present and names that manager. A
---   warning is open at the end of M when it was raised on or before that day and no retention
---   case answering it (by warning_id) was closed (retained or lost) by then; only warnings of
---   the book's clients count. Warnings are those the bank delivered (the warnings table).
+--   VIP clients (VIP tier or above), AUM under management and the month's warnings no case
+--   answers yet. A client is in a manager's book in M when its snapshot row in M is present
+--   and names that manager. Warnings: those of the `warnings` query for the month (computed
+--   by the warning rules and delivered by the bank, a delivered one taking the manager of the
+--   client's row that month, else of the clients file), counted for the manager they name; a
+--   warning is open when no retention case answers it (as in `warnings`: a case of the client
+--   naming it, or opened from the first day of the warning's month up to case_days days after
+--   it).
 -- Grain: one row per manager of the managers file in the branch filter (empty books included),
 --   by VIP clients descending, then manager_id.
 -- Parameters:
@@ -12,6 +15,8 @@
 --   branch_id   textlist, optional  Branches, by the manager's branch; every branch when empty.
 --   vip_rank    int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
 --   book_limit  int, setting manager_book_limit   Most VIP clients one manager should have.
+--   case_days   int, setting warning_case_days   Days after a warning in which a case of the
+--               client answers it.
 -- Columns:
 --   manager_id     Manager.
 --   manager_name   Name.
@@ -25,9 +30,10 @@
 --   load_rate      vip_clients / book_limit.
 --   aum            AUM of the book, RMB.
 --   vip_aum        AUM of its VIP clients, RMB.
---   warnings_open  Open warnings of the book's clients.
+--   warnings       The month's warnings naming the manager.
+--   warnings_open  Of them, answered by no retention case.
 with target as (
-    select distinct month_index, last_day(cast(concat(month, '-01') as date)) as month_end
+    select distinct month_index
     from snapshots
     where month = $month
 ),
@@ -51,24 +57,42 @@ books as (
     group by manager_id
 ),
 
-closed_answers as (
-    select distinct r.warning_id
-    from retention_cases as r
-    cross join target as t
-    where r.warning_id is not null
-      and r.outcome in ('retained', 'lost')
-      and r.closed_on <= t.month_end
+-- the month's warnings as the `warnings` query lists them: computed, and delivered ones with
+-- the manager of the client's row that month (else of the clients file)
+month_warnings as (
+    select warning_id, client_id, manager_id, month_index, raised_on
+    from computed_warnings
+    where month = $month
+    union all
+    select
+        w.warning_id, w.client_id,
+        case when r.client_id is null then c.manager_id else r.manager_id end as manager_id,
+        year(w.raised_on) * 12 + month(w.raised_on) - 1 as month_index, w.raised_on
+    from warnings as w
+    left join snapshots as r on r.client_id = w.client_id and r.month = $month
+    left join clients as c on c.client_id = w.client_id
+    where strftime(w.raised_on, '%Y-%m') = $month
 ),
 
-open_warnings as (
-    select b.manager_id, count(*) as warnings_open
-    from warnings as w
-    cross join target as t
-    join book_rows as b on b.client_id = w.client_id
-    left join closed_answers as a on a.warning_id = w.warning_id
-    where w.raised_on <= t.month_end
-      and a.warning_id is null
-    group by b.manager_id
+answered as (
+    select distinct w.warning_id
+    from month_warnings as w
+    join retention_cases as r
+      on r.client_id = w.client_id
+     and (r.warning_id = w.warning_id
+          or (year(r.opened_on) * 12 + month(r.opened_on) - 1 >= w.month_index
+              and date_diff('day', w.raised_on, r.opened_on) <= $case_days))
+),
+
+warning_counts as (
+    select
+        w.manager_id,
+        count(*) as warnings,
+        cast(sum(case when a.warning_id is null then 1 else 0 end) as bigint) as warnings_open
+    from month_warnings as w
+    left join answered as a on a.warning_id = w.warning_id
+    where w.manager_id is not null
+    group by w.manager_id
 ),
 
 final as (
@@ -86,11 +110,12 @@ final as (
              else cast(coalesce(k.vip_clients, 0) as double) / $book_limit end as load_rate,
         cast(coalesce(k.aum, 0) as decimal(18, 2)) as aum,
         cast(coalesce(k.vip_aum, 0) as decimal(18, 2)) as vip_aum,
+        cast(coalesce(o.warnings, 0) as bigint) as warnings,
         cast(coalesce(o.warnings_open, 0) as bigint) as warnings_open
     from managers as m
     left join branches as br on br.branch_id = m.branch_id
     left join books as k on k.manager_id = m.manager_id
-    left join open_warnings as o on o.manager_id = m.manager_id
+    left join warning_counts as o on o.manager_id = m.manager_id
     where $branch_id is null or list_contains($branch_id, m.branch_id)
     order by vip_clients desc, m.manager_id
 )

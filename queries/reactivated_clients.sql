@@ -94,10 +94,12 @@ events as (
 ),
 
 spell_starts as (
-    select e.client_id, e.reactivated_index, min(s.month_index) as quiet_start
+    select
+        e.client_id, e.reactivated_index, e.branch_id, e.aum,
+        min(s.month_index) as quiet_start
     from events as e
     join spells as s on s.client_id = e.client_id and s.run_key = e.run_key
-    group by e.client_id, e.reactivated_index
+    group by e.client_id, e.reactivated_index, e.branch_id, e.aum
 ),
 
 -- The client's present rows in the three months before the spell and the first three from R.
@@ -105,6 +107,9 @@ sides as (
     select
         st.client_id,
         st.reactivated_index,
+        st.branch_id,
+        st.aum,
+        st.quiet_start,
         case when s.month_index < st.quiet_start then 'before' else 'after' end as side,
         s.txn_count, s.turnover, s.products_held, s.fee_income
     from spell_starts as st
@@ -118,6 +123,9 @@ averages as (
     select
         client_id,
         reactivated_index,
+        branch_id,
+        aum,
+        quiet_start,
         cast(sum(case when side = 'before' then 1 else 0 end) as bigint) as months_before,
         cast(sum(case when side = 'after' then 1 else 0 end) as bigint) as months_after,
         avg(case when side = 'before' then cast(txn_count as double) end) as txn_before,
@@ -129,7 +137,7 @@ averages as (
         avg(case when side = 'before' then cast(fee_income as double) end) as fee_before,
         avg(case when side = 'after' then cast(fee_income as double) end) as fee_after
     from sides
-    group by client_id, reactivated_index
+    group by client_id, reactivated_index, branch_id, aum, quiet_start
 ),
 
 signals as (
@@ -145,13 +153,13 @@ signals as (
 
 final as (
     select
-        e.client_id,
+        g.client_id,
         c.name,
-        e.branch_id,
+        g.branch_id,
         b.branch_name,
         r.month as reactivated_month,
         q.month as quiet_since,
-        e.aum,
+        g.aum,
         g.months_before,
         g.months_after,
         g.txn_before,
@@ -170,16 +178,12 @@ final as (
         1 + (case when g.volume_up then 1 else 0 end) + (case when g.products_up then 1 else 0 end)
           + (case when g.frequency_up then 1 else 0 end) + (case when g.fees_up then 1 else 0 end)
             as depth
-    from events as e
-    join spell_starts as st
-        on st.client_id = e.client_id and st.reactivated_index = e.reactivated_index
-    join signals as g
-        on g.client_id = e.client_id and g.reactivated_index = e.reactivated_index
-    join months as r on r.month_index = e.reactivated_index
-    join months as q on q.month_index = st.quiet_start
-    left join clients as c on c.client_id = e.client_id
-    left join branches as b on b.branch_id = e.branch_id
-    order by e.reactivated_index, depth desc, e.aum desc, e.client_id
+    from signals as g
+    join months as r on r.month_index = g.reactivated_index
+    join months as q on q.month_index = g.quiet_start
+    left join clients as c on c.client_id = g.client_id
+    left join branches as b on b.branch_id = g.branch_id
+    order by g.reactivated_index, depth desc, g.aum desc, g.client_id
 )
 
 select * from final

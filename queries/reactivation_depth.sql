@@ -78,10 +78,12 @@ events as (
 ),
 
 spell_starts as (
-    select e.client_id, e.reactivated_index, min(s.month_index) as quiet_start
+    select
+        e.client_id, e.reactivated_index, e.branch_id, e.aum,
+        min(s.month_index) as quiet_start
     from events as e
     join spells as s on s.client_id = e.client_id and s.run_key = e.run_key
-    group by e.client_id, e.reactivated_index
+    group by e.client_id, e.reactivated_index, e.branch_id, e.aum
 ),
 
 -- The client's present rows in the three months before the spell and the first three from R.
@@ -89,6 +91,9 @@ sides as (
     select
         st.client_id,
         st.reactivated_index,
+        st.branch_id,
+        st.aum,
+        st.quiet_start,
         case when s.month_index < st.quiet_start then 'before' else 'after' end as side,
         s.txn_count, s.turnover, s.products_held, s.fee_income
     from spell_starts as st
@@ -102,6 +107,9 @@ averages as (
     select
         client_id,
         reactivated_index,
+        branch_id,
+        aum,
+        quiet_start,
         cast(sum(case when side = 'before' then 1 else 0 end) as bigint) as months_before,
         cast(sum(case when side = 'after' then 1 else 0 end) as bigint) as months_after,
         avg(case when side = 'before' then cast(txn_count as double) end) as txn_before,
@@ -113,7 +121,7 @@ averages as (
         avg(case when side = 'before' then cast(fee_income as double) end) as fee_before,
         avg(case when side = 'after' then cast(fee_income as double) end) as fee_after
     from sides
-    group by client_id, reactivated_index
+    group by client_id, reactivated_index, branch_id, aum, quiet_start
 ),
 
 signals as (

@@ -85,7 +85,7 @@ WARNINGS = [
     {"warning_id": "W5", "client_id": "K6", "raised_on": "2025-12-20", "rule": "other"},
     {"warning_id": "W6", "client_id": "U1", "raised_on": "2025-12-02", "rule": "other"},
 ]
-CASES = [  # W2 answered and closed within 2025-12; W3 pending; W5 closed only in January
+CASES = [  # C1 answers W2 (November); C2, pending, answers W3; C3 answers W5
     {"case_id": "C1", "client_id": "K2", "branch_id": "B1", "opened_on": "2025-11-11",
      "outcome": "retained", "closed_on": "2025-11-20", "warning_id": "W2"},
     {"case_id": "C2", "client_id": "K2", "branch_id": "B1", "opened_on": "2025-12-02",
@@ -223,17 +223,24 @@ def test_books_against_the_limit(runner):
     out = runner.run("manager_books", {"month": "2025-12", "book_limit": 2})
     assert list(out.columns) == ["manager_id", "manager_name", "branch_id", "branch_name",
                                  "role", "clients", "vip_clients", "book_limit", "over_limit",
-                                 "load_rate", "aum", "vip_aum", "warnings_open"]
-    # M1: K1 gold, K2 platinum, K4 gold, K8 platinum (4 VIP); M2: K5 mass, K6 private;
-    # M3: K3 mass. Open at 2025-12-31: W1 (no case) and W3 (case pending) for M1 (W2's case
-    # closed in November, W4 raised in January); W5 for M2 (its case closed in January).
+                                 "load_rate", "aum", "vip_aum", "warnings", "warnings_open"]
+    # M1: K1 gold, K2 platinum, K4 gold, K8 platinum (4 VIP); M2: K5 mass, K6 diamond;
+    # M3: K3 mass. December's warnings (as the warnings query lists them): the maturity
+    # warnings computed seven days before each product of the week (K1 twice, K2 twice, K8,
+    # K6) and the delivered W3 (K2), W5 (K6), W6 (U1, no manager). K2's case C2 (opened
+    # 2 December, naming W3) answers W3 and K2's maturities (same month, within 30 days); K6's
+    # case C3 answers W5 and K6's maturity; K1's and K8's have no case.
     assert rows(out) == [
         ("M1", "王经理", "B1", "静安支行", "理财经理", 4, 4, 2, 2, 2.0,
-         1_440_000.0, 1_440_000.0, 2),
+         1_440_000.0, 1_440_000.0, 6, 3),
         ("M2", "李经理", "B1", "静安支行", "客户经理", 2, 1, 2, 0, 0.5,
-         3_030_000.0, 3_000_000.0, 1),
-        ("M3", "张经理", "B2", "徐汇支行", "客户经理", 1, 0, 2, 0, 0.0, 20000.0, 0.0, 0),
+         3_030_000.0, 3_000_000.0, 2, 0),
+        ("M3", "张经理", "B2", "徐汇支行", "客户经理", 1, 0, 2, 0, 0.0, 20000.0, 0.0, 0, 0),
     ]
+    # the same count as the warnings query's list without a case, manager by manager
+    listed = runner.run("warnings", {"month": "2025-12"})
+    unanswered = listed[listed["case_id"].isna()].groupby("manager_id").size().to_dict()
+    assert unanswered == {"M1": 3}
 
 
 def test_books_default_limit_and_branch_filter(runner):
@@ -243,7 +250,7 @@ def test_books_default_limit_and_branch_filter(runner):
     earlier = runner.run("manager_books", {"month": "2025-10"}).set_index("manager_id")
     # in October K4 and K8 had just reached gold; K7 was M2's, K5 platinum
     assert earlier.loc["M1", "vip_clients"] == 4 and earlier.loc["M2", "vip_clients"] == 3
-    assert earlier.loc["M1", "warnings_open"] == 0  # nothing raised yet
+    assert earlier.loc["M1", "warnings"] == 0  # nothing raised in October
 
 
 def test_unassigned_gold_clients(runner):
@@ -266,7 +273,7 @@ def test_manager_scope_sees_its_own_book(runner):
     mine = runner.runner.for_scope(Scope(branches=("B1",), manager_id="M2",
                                          personal_data=True))
     out = mine.run("manager_books", {"month": "2025-12", "book_limit": 2})
-    assert rows(out[["manager_id", "clients", "vip_clients", "warnings_open"]]) == [
-        ("M2", 2, 1, 1)]
+    assert rows(out[["manager_id", "clients", "vip_clients", "warnings", "warnings_open"]]) \
+        == [("M2", 2, 1, 2, 0)]
     assert mine.run("todo_birthdays", WEEK)["client_id"].tolist() == ["K6"]
     assert mine.run("unassigned_clients", {"month": "2025-12"}).empty
