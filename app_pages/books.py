@@ -35,10 +35,10 @@ if not books.empty:
     st.subheader(L("books_distribution_title"))
     limit = settings.manager_book_limit
     # the axis reaches a little past the limit, so the limit line and its label show
-    reach = max(int(books["vip_clients"].max()), limit) * 1.1
+    reach = (max(int(books["vip_clients"].max()), limit) // 25 + 2) * 25
     bars = alt.Chart(books).mark_bar(color="#2e86c1").encode(
-        x=alt.X("vip_clients:Q", bin=alt.Bin(step=25), title=L("col_vip_clients"),
-                scale=alt.Scale(domain=[0, reach])),
+        x=alt.X("vip_clients:Q", bin=alt.Bin(step=25, extent=[0, reach]),
+                title=L("col_vip_clients"), scale=alt.Scale(domain=[0, reach])),
         y=alt.Y("count():Q", title=L("books_managers_axis")),
         tooltip=[alt.Tooltip("count():Q", title=L("books_managers_axis"))])
     rule = alt.Chart(books.head(1)).mark_rule(color="#c0392b", strokeWidth=2).encode(
