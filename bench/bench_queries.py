@@ -83,6 +83,12 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
         ("todo_maturities", week), ("todo_birthdays", week), ("todo_new_clients", week),
         ("todo_vip_changes", quarter), ("manager_books", {"month": last}),
         ("unassigned_clients", {"month": last}),
+        # the warnings page: this month's list and coverage (total, by rule and branch), today
+        ("warnings", {"month": last}), ("warnings", {"month": last, "raised_on": last_day}),
+        ("warning_coverage", {"dimension": "total", "month": last}),
+        ("warning_coverage", {"dimension": "rule", "month": last}),
+        ("warning_coverage", {"dimension": "branch", "month": last}),
+        ("warnings", {}),  # every month: the command line's export
     ]
     missing = set(catalog()) - {name for name, _ in listed}
     assert not missing, f"bench has no case for {missing}"

@@ -355,3 +355,29 @@ def test_maturities_never_exceed_the_holding_and_reach_past_the_end(tables, pres
     first_week = pl.col("maturity_date").is_between(pl.lit("2026-11-01"), pl.lit("2026-11-07"))
     after_end = maturities.filter(first_week)
     assert after_end.height > 0  # "matures this week" has entries right after the last month
+
+
+# --- Warnings ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def warned(folder, tmp_path_factory):
+    """The demo loaded with the default settings: its warnings, computed and delivered."""
+    from tierflow.access import EVERYTHING
+    from tierflow.ingest import ingest
+    from tierflow.queries import QueryRunner
+    from tierflow.settings import Settings
+
+    data = tmp_path_factory.mktemp("demo-lake")
+    ingest(folder, data, Settings())
+    return pl.from_pandas(QueryRunner(data).for_scope(EVERYTHING).run("warnings", {}))
+
+
+def test_every_warning_rule_has_cases_most_months(warned):
+    from tierflow.warning_rules import RULES
+
+    months = warned.filter(pl.col("source") == "computed").group_by("rule").agg(
+        pl.col("month").n_unique())
+    assert set(months["rule"]) == set(RULES)
+    # activity drop needs three months and the one before to compare: 8 of 12 months at most
+    assert months["month"].min() >= 8, months
+

@@ -32,12 +32,14 @@ The data is simulated month by month so that it tells the stories the product is
   months, the rest keep falling. Cases opened in the last ~45 days are mostly pending.
 - **Activity.** Monthly transactions are Poisson by the client's activity level; some clients go
   quiet, become ``dormant`` after six months without transactions, and some reactivate (often
-  taking up more product types). Turnover, fee income and products held follow AUM and activity.
+  taking up more product types). Some trade far less for a few months (business moving to
+  another bank or broker), most often in the months before they leave: the activity drops the
+  warning rules look for. Turnover, fee income and products held follow AUM and activity.
 - **Maturities** of time deposits, wealth products and some funds, bonds and insurance, from the
   first month to three months after ``end_month``, never larger than the holding they come from.
 
 Determinism: every random draw comes from ``numpy.random.default_rng(seed)`` (one child stream for
-the simulation, one for personal data) in a fixed order, and "today" is the last day of
+the simulation, one for personal data, one for the trading slowdowns) in a fixed order, and "today" is the last day of
 ``end_month``, so the same seed and sizes give byte-identical files.
 
 Memory: per-client state lives in flat arrays (roughly 150 bytes per client ever seen), each
@@ -193,6 +195,8 @@ _AWAY_RATE = 0.001  # clients missing from the export for 1-3 months, then back
 _QUIET_RATE = 0.006  # an active client stops transacting
 _REACTIVATION_RATE = 0.06  # a quiet client starts again
 _DORMANT_AFTER = 6  # months without transactions
+_SLOWDOWN_RATE = 0.01  # an active client starts trading far less for a few months ...
+_SLOWDOWN_LEAVING_RATE = 0.3  # ... and far more often in the months before it leaves
 _MIX_REVIEW_RATE = 0.015  # clients re-arranging which products they hold
 _PENDING_WINDOW = 45  # days before "today" in which most cases are still open
 _MATURITY_LOOKAHEAD = 3  # months after end_month with maturities
@@ -215,14 +219,15 @@ def generate_delivery(out_dir: Path, *, clients: int = 200_000, months: int = 36
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tick = progress or (lambda _units: None)
-    sim_rng, personal_rng = np.random.default_rng(seed).spawn(2)
+    # The slowdowns have their own stream (added later), so every other draw is as before.
+    sim_rng, personal_rng, slowdown_rng = np.random.default_rng(seed).spawn(3)
 
     calendar = _make_calendar(end_month, months)
     branch_table = _make_branches(sim_rng, branches)
     _write_csv(out_dir / "branches.csv", _branch_frame(branch_table))
     tick(1)
 
-    sim = _Simulation(sim_rng, calendar, branch_table, clients, out_dir)
+    sim = _Simulation(sim_rng, calendar, branch_table, clients, out_dir, slowdown_rng)
     _write_csv(out_dir / "managers.csv", _manager_frame(sim.managers, branch_table, personal_rng))
     tick(1)
     for t in range(months):
@@ -356,8 +361,9 @@ class _Simulation:
     """
 
     def __init__(self, rng: np.random.Generator, calendar: _Calendar, branches: _Branches,
-                 clients: int, out_dir: Path):
+                 clients: int, out_dir: Path, slowdown_rng: np.random.Generator):
         self.rng, self.cal, self.br, self.out_dir = rng, calendar, branches, out_dir
+        self.slowdown_rng = slowdown_rng
         months = len(calendar.labels)
         season = np.array([_NEW_CLIENT_SEASON.get(int(m), 1.0)
                            for m in calendar.month_of_year[1:months]])
@@ -406,6 +412,8 @@ class _Simulation:
         self.zero_months = np.zeros(slots, np.int16)  # consecutive months without transactions
         self.last_txn = np.full(slots, -1, np.int32)  # day; -1 = never
         self.matured = np.zeros(slots, bool)  # a product matured this month
+        self.slowdown = np.ones(slots, np.float32)  # share of its trades a slowing client keeps
+        self.slowdown_left = np.zeros(slots, np.int16)  # months the slowdown still lasts
 
     # -- new clients
 
@@ -754,12 +762,27 @@ class _Simulation:
         if t:
             self._assign_managers(active, entry=False)
         txn = np.zeros(len(rows), np.int64)
-        txn[~closed] = self._transactions(t, active, new[~closed])
+        txn[~closed] = self._slow_down(active, self._transactions(t, active, new[~closed]))
         txn[closed] = 1 + rng.poisson(0.5, closed.sum())
         self.last_txn[rows[closed]] = cal.first_day[t] + rng.integers(0, cal.days(t),
                                                                       closed.sum())
         self.loans[rows[closed]] = 0.0
         return txn
+
+    def _slow_down(self, idx: np.ndarray, txn: np.ndarray) -> np.ndarray:
+        """Clients trading far less for 2-8 months keep 5-40% of their transactions (never
+        none: going quiet is the dormancy story). Drawn from a stream of its own, after the
+        month's transactions, so the rest of the simulation draws exactly as without it."""
+        rng, n = self.slowdown_rng, len(idx)
+        leaving = self.leave_at[idx] != _NEVER
+        starts = idx[(self.slowdown_left[idx] == 0) & (rng.random(n) < np.where(
+            leaving, _SLOWDOWN_LEAVING_RATE, _SLOWDOWN_RATE))]
+        self.slowdown[starts] = rng.uniform(0.05, 0.4, len(starts))
+        self.slowdown_left[starts] = rng.integers(2, 9, len(starts))
+        kept = np.where(txn > 0, np.maximum(1, rng.binomial(txn, self.slowdown[idx])), 0)
+        self.slowdown_left[idx] = np.maximum(self.slowdown_left[idx] - 1, 0)
+        self.slowdown[idx[self.slowdown_left[idx] == 0]] = 1.0
+        return kept
 
     def _snapshot(self, t: int, rows: np.ndarray, closed: np.ndarray, new: np.ndarray,
                   txn: np.ndarray) -> pl.DataFrame:

@@ -231,7 +231,7 @@ def parameters(settings: Settings) -> dict:
 
 
 def compute(snapshots: list[Path], maturities: Path, out: Path, settings: Settings,
-            work: Path, memory_limit: str = "1GB") -> int:
+            work: Path, memory_limit: str = "512MB") -> int:
     """Write the warnings of these snapshot files (every month of one version) and
     maturities to `out` (parquet); return how many were raised. `work` takes DuckDB's
     spill files and is removed afterwards."""
