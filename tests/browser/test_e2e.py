@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tierflow.i18n import count, t
 
@@ -94,8 +95,16 @@ def sidebar(page: Page):
 
 def choose(page: Page, scope, label: str, option: str) -> None:
     """Pick an option of a selectbox or multiselect (by its label) and close the list."""
-    scope.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    box = scope.get_by_role("combobox", name=label, exact=True)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):  # a rerun landing just after the click can close the list again
+        box.click()
+        try:
+            choice.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    choice.click()
     page.keyboard.press("Escape")
 
 
