@@ -3,7 +3,8 @@
 --   M"). Dormant in M: present in M and either status dormant, or txn_count = 0 in M and in
 --   each of the dormancy_months - 1 months before it (a month without a row for the client,
 --   or with no txn_count, is not a month without transactions). Reactivated in M: dormant in
---   M-1, present in M with txn_count > 0.
+--   M-1, present in M with txn_count > 0. Both are worked out when data is loaded, with the
+--   dormancy_months setting in force (the dormant_months table, tierflow/dormancy.py).
 -- Grain: one row per month in the data and branch with present clients that month, then one
 --   row per month for all branches together (branch_id empty); in month order, the all-branch
 --   row first, then by branch_id.
@@ -11,8 +12,6 @@
 --   branch_id        textlist, optional  Branches, by the client's branch in the month (for
 --                    dormant_before and reactivated: its branch in M-1, where it was dormant);
 --                    every branch when empty.
---   dormancy_months  int, setting dormancy_months   Months without a transaction (the month
---                    itself included) that make a client dormant.
 -- Columns:
 --   month              The month M, YYYY-MM.
 --   branch_id          Branch; empty on the row for all branches.
@@ -37,51 +36,13 @@ present_counts as (
     group by month_index, branch_id
 ),
 
--- The rows that may be part of a quiet spell: present without a positive transaction count,
--- or flagged dormant. Every other present row has txn_count > 0.
-quiet_rows as (
-    select
-        client_id, month_index, branch_id, aum, next_tier_rank,
-        status = 'dormant' as flagged,
-        case when txn_count = 0 then 1 else 0 end as no_txn,
-        -- the month, and whether it has transactions, in one number (one window below)
-        month_index * 2 + case when txn_count > 0 then 1 else 0 end as month_and_txn
-    from snapshots
-    where present
-      and (txn_count = 0 or txn_count is null or status = 'dormant')
-),
-
--- One sort of the quiet rows by client and month (windows over every row would sort all of
--- them): months with txn_count = 0 among M and the months before it in the dormancy span,
--- and the client's next quiet row.
-spells as (
-    select
-        month_index, branch_id, aum, next_tier_rank, flagged,
-        sum(no_txn) over (
-            partition by client_id order by month_index
-            range between $dormancy_months - 1 preceding and current row) as quiet_months,
-        lead(month_and_txn) over (partition by client_id order by month_index) as next_quiet
-    from quiet_rows
-),
-
--- Reactivated in M+1: present then (next_tier_rank is set) with txn_count > 0, so either it
--- has no quiet row in M+1, or that row is flagged dormant yet has transactions (next_quiet
--- is 2 * (M+1) + 1).
-dormant_rows as (
-    select
-        month_index, branch_id, aum,
-        case when next_tier_rank is not null
-                  and (next_quiet is null or next_quiet >= 2 * (month_index + 1) + 1)
-             then 1 else 0 end as reactivated_next
-    from spells
-    where (flagged or quiet_months = $dormancy_months)
-      and ($branch_id is null or list_contains($branch_id, branch_id))
-),
-
+-- dormant months (worked out at load); reactivated_next: reactivated in M+1
 dormant_counts as (
-    select month_index, branch_id, count(*) as dormant, sum(aum) as dormant_aum,
-           cast(sum(reactivated_next) as bigint) as reactivated_next
-    from dormant_rows
+    select
+        month_index, branch_id, count(*) as dormant, sum(aum) as dormant_aum,
+        cast(sum(case when reactivated_next then 1 else 0 end) as bigint) as reactivated_next
+    from dormant_months
+    where $branch_id is null or list_contains($branch_id, branch_id)
     group by month_index, branch_id
 ),
 

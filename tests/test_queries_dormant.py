@@ -1,8 +1,9 @@
 """Dormancy and reactivation queries on literal rows, against output rows computed by hand.
 
 Queries: dormancy_trend, dormant_clients, reactivated_clients, reactivation_depth,
-reactivation_survival. Default settings: dormant = status dormant, or txn_count = 0 in the
-month and the 5 months before it (dormancy_months 6).
+reactivation_survival, over the tables the load works out (tierflow/dormancy.py). Default
+settings: dormant = status dormant, or txn_count = 0 in the month and the 5 months before it
+(dormancy_months 6).
 
 Months m1 = 2024-01 ... m15 = 2025-03. Per client: branch, constant AUM, and per month the
 transactions ("0" = a row with txn_count 0, "-" = no row, "x" = a closed row, "n" = a row
@@ -32,7 +33,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import client, rows, snap
+from conftest import BRANCHES, client, rows, snap, write_delivery
 from tierflow.settings import Settings
 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07",
@@ -145,9 +146,26 @@ def test_dormancy_trend_branch_filter_keeps_that_branch(runner):
     assert totals.loc["2024-07", "dormant"] == 1  # E; D is in B1
 
 
-def test_dormancy_months_is_a_setting(runner):
-    out = runner.run("dormancy_trend", {"dormancy_months": 5}).set_index(["month", "branch_id"],
-                                                                        drop=False)
+def _lake_with(tmp_path, tables, settings: Settings):
+    """A lake loaded with `settings`, and a runner that reads the data folder's settings.toml
+    saying the same (dormancy is worked out at load, with the settings in force then)."""
+    from tierflow.access import EVERYTHING
+    from tierflow.ingest import ingest
+    from tierflow.queries import QueryRunner
+
+    delivery = write_delivery(tmp_path / "delivery", {"branches": BRANCHES, **tables})
+    report = ingest(delivery, tmp_path / "data", settings)
+    assert not report.rejected and report.set_aside.height == 0, report.summary()
+    (tmp_path / "data" / "settings.toml").write_text(
+        f"[warnings]\ndormancy_months = {settings.dormancy_months}\n", encoding="utf-8")
+    return QueryRunner(tmp_path / "data").for_scope(EVERYTHING)
+
+
+def test_dormancy_months_is_a_setting(tmp_path):
+    five = _lake_with(tmp_path, {"clients": [client(cid, branch) for cid, branch in
+                                             BRANCH.items()],
+                                 "snapshots": _snapshots()}, Settings(dormancy_months=5))
+    out = five.run("dormancy_trend")
     totals = out[out["branch_id"].isna()].set_index("month")
     # with five months D is dormant from m6 and G from m9 (m5..m9)
     assert totals.loc["2024-06", "dormant"] == 2  # D and E
@@ -161,9 +179,10 @@ def test_dormant_clients_at_exactly_six_months(runner):
     assert list(out.columns) == ["client_id", "name", "phone", "branch_id", "branch_name",
                                  "manager_id", "manager_name", "tier", "aum", "status",
                                  "quiet_months", "last_txn_date"]
+    # quiet_months: months in a row without a transaction (E's since the data began)
     assert [r[:4] + r[7:11] for r in rows(out)] == [
         ("D", "客户D", None, "B1", "gold", 100000.0, "normal", 6),
-        ("E", "客户E", None, "B2", "mass", 20000.0, "normal", 6),
+        ("E", "客户E", None, "B2", "mass", 20000.0, "normal", 7),
     ]
     # one month earlier D has five quiet months: not dormant; E has six from the data's start
     assert runner.run("dormant_clients", {"month": "2024-06"})["client_id"].tolist() == ["E"]
@@ -267,17 +286,17 @@ def test_reactivation_survival_filters(runner):
     assert runner.run("reactivation_survival", {"to_month": "2024-03"}).empty
 
 
-def test_dormancy_months_twelve(build_lake):
-    """A bank's twelve-month rule (the dormancy_months parameter): eleven quiet months are
-    not enough, twelve are."""
-    runner = build_lake({"clients": [client("Q")],
-                         "snapshots": [snap(f"2024-{m:02d}", "Q", "1000", txn_count="0")
-                                       for m in range(1, 13)]})
-    twelve = {"dormancy_months": 12}
-    assert runner.run("dormant_clients", {"month": "2024-11", **twelve}).empty
-    assert runner.run("dormant_clients", {"month": "2024-12", **twelve})[
-        "client_id"].tolist() == ["Q"]
-    trend = runner.run("dormancy_trend", twelve)
+def test_dormancy_months_twelve(tmp_path):
+    """A bank's twelve-month rule (the dormancy_months setting): eleven quiet months are not
+    enough, twelve are."""
+    runner = _lake_with(tmp_path, {
+        "clients": [client("Q")],
+        "snapshots": [snap(f"2024-{m:02d}", "Q", "1000", txn_count="0") for m in range(1, 13)]},
+        Settings(dormancy_months=12))
+    assert runner.run("dormant_clients", {"month": "2024-11"}).empty
+    assert rows(runner.run("dormant_clients", {"month": "2024-12"})[
+        ["client_id", "quiet_months"]]) == [("Q", 12)]
+    trend = runner.run("dormancy_trend")
     assert trend[trend["branch_id"].isna()]["dormant"].tolist() == [0] * 11 + [1]
 
 
@@ -352,3 +371,17 @@ def test_queries_agree_with_the_definitions_on_generated_data(demo):
         == events
     reactivated = trend[trend["branch_id"].isna()]["reactivated"].sum()
     assert reactivated == len(events)
+
+
+def test_a_lake_without_the_dormancy_tables_asks_for_a_rebuild(tmp_path):
+    """A lake version loaded before dormancy was worked out at load: a clear message, not a
+    missing-file error."""
+    from tierflow.queries import QueryError, QueryRunner
+
+    runner = _lake_with(tmp_path, {"clients": [client("Q")],
+                                   "snapshots": [snap("2024-01", "Q", "1000", txn_count="0")]},
+                        Settings())
+    version = runner.lake.require_version()
+    (runner.lake.path(version) / "dormant_months.parquet").unlink()
+    with pytest.raises(QueryError, match="no dormant_months table.*tierflow rebuild"):
+        QueryRunner(tmp_path / "data").for_scope(runner.scope).run("dormancy_trend")

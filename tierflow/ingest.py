@@ -28,7 +28,7 @@ from typing import Iterator, Protocol
 
 import polars as pl
 
-from tierflow import contract, history, warning_rules
+from tierflow import contract, dormancy, history, warning_rules
 from tierflow.contract import Column, Table
 from tierflow.lake import Lake
 from tierflow.settings import TIER_CODES, Settings
@@ -713,6 +713,10 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
         # derived from every month and the maturities: computed_warnings (warning_rules.py)
         steps.add(1)
         warning_rules.write(writer, settings)
+        steps.tick()
+        # derived from every month: dormant_months, reactivations (dormancy.py)
+        steps.add(1)
+        dormancy.write(writer, settings)
         steps.tick()
         report.version = writer.version
         report.kept_in = lake.path(writer.version) / "load"

@@ -168,6 +168,8 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "retention_cases": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
     "tier_entries": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
     "computed_warnings": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the month's branch, as snapshots
+    "dormant_months": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the month's branch, as snapshots
+    "reactivations": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the branch where it was dormant
     "warnings": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "maturities": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "tiers": (None, None),  # the tier bands: no client data
@@ -255,6 +257,11 @@ class QueryRunner:
                         "`python -m tierflow rebuild` to compute them again.")
                 columns = {}
                 for table, files in self.lake.table_files(version).items():
+                    if not all(f.exists() for f in files):  # derived tables added since
+                        raise QueryError(
+                            f"Lake version {version} in {self.lake.data_dir} has no {table} "
+                            "table (it was loaded by an older tierflow); run "
+                            "`python -m tierflow rebuild` to derive it.")
                     view = self._con.read_parquet([str(f) for f in files])
                     view.create_view(view_name(version, table), replace=True)
                     columns[table] = list(view.columns)
