@@ -94,15 +94,16 @@ with right:
         ).properties(height=220),
         key="dormant_survival")
 
-st.subheader(L("call_list_title", month=f.month))
-call_params = {"month": f.month, "branch_id": f.branch_param, "tier": f.tier_param}
-lists.client_table(
-    app_data.query("dormant_clients", **call_params), name="dormant_clients",
-    params=call_params, key="dormant_call_list", month=f.month, lang=f.lang, stamp=f.month)
-
-# The reactivated clients on demand: the list costs as much as the depth figures above.
-title = L("reactivated_list_title", start=period["from_month"], end=period["to_month"])
-if st.toggle(L("show_list", title=title), key="dormant_show_reactivated"):
+call_tab, reactivated_tab = st.tabs([
+    L("call_list_title", month=f.month),
+    L("reactivated_list_title", start=period["from_month"], end=period["to_month"])])
+with call_tab:
+    call_params = {"month": f.month, "branch_id": f.branch_param, "tier": f.tier_param}
+    lists.client_table(
+        app_data.query("dormant_clients", **call_params), name="dormant_clients",
+        params=call_params, key="dormant_call_list", month=f.month, lang=f.lang,
+        stamp=f.month)
+with reactivated_tab:
     lists.client_table(
         app_data.query("reactivated_clients", **period), name="reactivated_clients",
         params=period, key="dormant_reactivated_list", month=f.month, lang=f.lang,
