@@ -85,8 +85,10 @@ with right:
     st.altair_chart(
         alt.Chart(curve[curve["months_since"] <= 24]).mark_line(point=True).encode(
             x=alt.X("months_since:Q", title=L("months_after_reactivation")),
-            y=alt.Y("survival_rate:Q", title=L("col_survival_rate"),
-                    axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
+            # from 50% (or lower, when the curve goes there) to 100%: no exaggerated drop
+            y=alt.Y("survival_rate:Q", title=L("col_survival_rate"), axis=alt.Axis(format="%"),
+                    scale=alt.Scale(domain=[min(0.5, float(curve["survival_rate"].min())
+                                                if len(curve) else 0.5), 1])),
             tooltip=[alt.Tooltip("months_since:Q", title=L("months_after_reactivation")),
                      alt.Tooltip("reactivated:Q", title=L("col_reactivated"), format=","),
                      alt.Tooltip("survival_rate:Q", title=L("col_survival_rate"),
