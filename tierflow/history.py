@@ -12,16 +12,19 @@ Two things, both rebuilt by every load so they stay right after a month is repla
   triangle for any VIP threshold. Rebuilt from all months (a replaced early month can move
   any client's entry).
 
-Both are read month by month, so memory stays bounded by one month of slim columns.
+Both are DuckDB statements over the month files (parquet in, parquet out with COPY), run on
+a connection with a memory limit that spills to the version's work folder, so memory stays
+bounded whatever the size of a month or the number of months.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from tierflow.lake import SNAPSHOTS
+from tierflow.lake import SNAPSHOTS, copy_parquet, duck_type, quoted, write_parquet
 from tierflow.settings import TIER_CODES
 
 MONEY = pl.Decimal(18, 2)
@@ -57,86 +60,94 @@ class MonthFiles:
         mine = self.new / f"{month}.parquet"
         return mine if mine.exists() or self.base is None else self.base / f"{month}.parquet"
 
-    def present(self, month: str, columns: list[str]) -> pl.DataFrame | None:
-        if month not in self.months():
-            return None
-        return pl.read_parquet(self.path(month), columns=["present", *columns]).filter(
-            "present").drop("present")
 
-
-NEIGHBOUR_SOURCE = ["client_id", "tier_rank", "aum"]
-
-
-def _slim(rows: pl.DataFrame) -> pl.DataFrame:
+def _present_rows(name: str) -> str:
     """What a month gives its neighbours: its present clients' tier rank and AUM."""
-    return rows.filter("present").select(NEIGHBOUR_SOURCE)
+    return f"(select client_id, tier_rank, aum from read_parquet(${name}) where present)"
 
 
-def attach_neighbours(rows: pl.DataFrame, before: pl.DataFrame | None,
-                      after: pl.DataFrame | None) -> pl.DataFrame:
-    """Set a month's neighbour columns from the months before and after (None: not in the
-    data). The joins keep the rows' order (branch, client)."""
-    rows = rows.drop(*NEIGHBOUR_COLUMNS, strict=False)
-    for side, near in (("prev", before), ("next", after)):
-        if near is None:
-            rows = rows.with_columns(pl.lit(None, pl.Int8).alias(f"{side}_tier_rank"),
-                                     pl.lit(None, MONEY).alias(f"{side}_aum"))
+def attach_neighbours(con: duckdb.DuckDBPyConnection, rows: str, params: dict,
+                      before: Path | None, after: Path | None, out: Path,
+                      schema: pl.Schema) -> None:
+    """Write the rows of one month (the query `rows` with its `params`) to `out` with its
+    neighbour columns set from the month files before and after (None: that month is not in
+    the data), sorted by branch and client, with the columns and types of `schema`. A
+    neighbour row only counts where this month's row is present too."""
+    near = {"prev": before, "next": after}
+    columns = []
+    for name, dtype in schema.items():
+        side, _, what = name.partition("_")
+        if name in NEIGHBOUR_COLUMNS:
+            value = (f"case when r.present then {side}.{what} end"
+                     if near[side] is not None else "null")
         else:
-            rows = rows.join(near.rename({"tier_rank": f"{side}_tier_rank",
-                                          "aum": f"{side}_aum"}),
-                             on="client_id", how="left", maintain_order="left")
-    # A neighbour row only counts where this month's row is present too.
-    return rows.with_columns(pl.when(pl.col("present")).then(pl.col(c)).otherwise(None).alias(c)
-                             for c in NEIGHBOUR_COLUMNS)
+            value = f"r.{quoted(name)}"
+        columns.append(f"cast({value} as {duck_type(dtype)}) as {quoted(name)}")
+    joins = "".join(f" left join {_present_rows(side)} {side} on {side}.client_id = r.client_id"
+                    for side, path in near.items() if path is not None)
+    query = (f"select {', '.join(columns)} from ({rows}) r{joins} "
+             "order by r.branch_id nulls first, r.client_id nulls first")
+    copy_parquet(con, query, {**params, **{side: str(path) for side, path in near.items()
+                                           if path is not None}}, out)
 
 
-def write_with_neighbours(files: MonthFiles, months: list[str], derive, write_month,
-                          tick=lambda: None) -> None:
-    """Write freshly derived months once each, in calendar order, with their neighbours: the
-    month before from the step before (or the lake), the month after derived one step ahead
-    (or read from the lake). At most two derived months are held at a time."""
-    fresh = set(months)
-    ahead: dict[str, pl.DataFrame] = {}
-    before: tuple[str, pl.DataFrame | None] | None = None
-    for month in sorted(months):
-        tick()
-        index = month_index(month)
-        rows = ahead.pop(month) if month in ahead else derive(month)
-        earlier, later = month_of(index - 1), month_of(index + 1)
-        if before is None or before[0] != earlier:
-            before = (earlier, files.present(earlier, NEIGHBOUR_SOURCE))
-        if later in fresh:
-            ahead[later] = derive(later)
-            after = _slim(ahead[later])
-        else:
-            after = files.present(later, NEIGHBOUR_SOURCE)
-        write_month(month, attach_neighbours(rows, before[1], after))
-        before = (month, _slim(rows))
+def month_file(path: Path) -> tuple[str, dict]:
+    """The rows of a month file, as a query and its parameters for `attach_neighbours`."""
+    return "select * from read_parquet($rows)", {"rows": str(path)}
 
 
-def relink(files: MonthFiles, months: list[str], write_month, tick=lambda: None) -> None:
+def neighbour_files(files: MonthFiles, month: str,
+                    fresh: dict[str, Path] | None = None) -> tuple[Path | None, Path | None]:
+    """The files of the months before and after `month`: a month derived by this load
+    (`fresh`), else the version's file, else None (not in the data)."""
+    fresh = fresh or {}
+    months = set(files.months())
+    index = month_index(month)
+    found = []
+    for near in (month_of(index - 1), month_of(index + 1)):
+        found.append(fresh.get(near) or (files.path(near) if near in months else None))
+    return found[0], found[1]
+
+
+def relink(con: duckdb.DuckDBPyConnection, files: MonthFiles, months: list[str],
+           out_path, schema: pl.Schema, tick=lambda: None) -> None:
     """Refresh the neighbour columns of months already in the lake (beside a written one)."""
     for month in sorted(months):
         tick()
-        index = month_index(month)
-        rows = pl.read_parquet(files.path(month))
-        write_month(month, attach_neighbours(
-            rows, files.present(month_of(index - 1), NEIGHBOUR_SOURCE),
-            files.present(month_of(index + 1), NEIGHBOUR_SOURCE)))
+        before, after = neighbour_files(files, month)
+        attach_neighbours(con, *month_file(files.path(month)), before, after, out_path(month),
+                          schema)
 
 
-def tier_entries(files: MonthFiles, tick=lambda: None) -> pl.DataFrame:
-    """First month at each tier rank or above, per client, from every month in order."""
-    entries = pl.DataFrame(schema=TIER_ENTRY_SCHEMA)
-    for month in files.months():
-        tick()
-        rows = files.present(month, ["client_id", "month_index", "branch_id", "aum", "tier_rank"])
-        candidates = pl.concat([
-            rows.filter(pl.col("tier_rank") >= rank).select(
-                "client_id", pl.lit(rank, pl.Int8).alias("min_rank"), "month_index",
-                pl.lit(month).alias("month"), "branch_id", "tier_rank", "aum")
-            for rank in range(len(TIER_CODES))])
-        fresh = candidates.join(entries.select("client_id", "min_rank"),
-                                on=["client_id", "min_rank"], how="anti")
-        entries = pl.concat([entries, fresh.cast(TIER_ENTRY_SCHEMA)])
-    return entries.sort("min_rank", "client_id")
+TIER_ENTRIES_SQL = """
+with present_rows as (
+    select client_id, month_index, month, branch_id, tier_rank, aum
+    from read_parquet($months) where present
+),
+-- each client's first month at each tier rank it had
+firsts as (
+    select client_id, tier_rank, min(month_index) as month_index
+    from present_rows group by client_id, tier_rank
+),
+-- rank k (0 = any tier) was first reached in the earliest first month of the ranks >= k
+entries as (
+    select f.client_id, r.min_rank, min(f.month_index) as month_index
+    from firsts f join (select unnest(range($ranks)) as min_rank) r on f.tier_rank >= r.min_rank
+    group by f.client_id, r.min_rank
+)
+select e.client_id, cast(e.min_rank as tinyint) as min_rank,
+       cast(e.month_index as integer) as month_index, p.month, p.branch_id,
+       cast(p.tier_rank as tinyint) as tier_rank, cast(p.aum as decimal(18, 2)) as aum
+from entries e join present_rows p on p.client_id = e.client_id
+                                   and p.month_index = e.month_index
+order by min_rank, client_id
+"""
+
+
+def write_tier_entries(con: duckdb.DuckDBPyConnection, files: MonthFiles, out: Path) -> None:
+    """First month at each tier rank or above, per client, from every month."""
+    months = [str(files.path(m)) for m in files.months()]
+    if not months:
+        write_parquet(pl.DataFrame(schema=TIER_ENTRY_SCHEMA), out)
+        return
+    copy_parquet(con, TIER_ENTRIES_SQL, {"months": months, "ranks": len(TIER_CODES)}, out)

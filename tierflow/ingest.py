@@ -30,12 +30,13 @@ import polars as pl
 
 from tierflow import contract, dormancy, history, warning_rules
 from tierflow.contract import Column, Table
-from tierflow.lake import Lake
+from tierflow.lake import Lake, copy_parquet, duck_type, load_connection, quoted
 from tierflow.settings import TIER_CODES, Settings
 
 LINE = "__line"
 FILE = "__file"
 RULE = "__rule"
+FIRST = "__first"  # FILE:LINE of the first row of a duplicated key
 SUPPORTED = (".csv", ".xlsx", ".parquet")
 EMPTY_SET_ASIDE = {"file": pl.String, "line": pl.Int64, "rule": pl.String, "values": pl.String}
 MONEY_TYPE = pl.Decimal(18, 2)
@@ -488,14 +489,19 @@ def set_aside_duplicates(good: pl.DataFrame, table: Table) -> tuple[pl.DataFrame
     if good.select(keep.all()).item():
         return good, pl.DataFrame(schema=EMPTY_SET_ASIDE)
     first_line = pl.concat_str(pl.col(FILE), pl.lit(":"), pl.col(LINE).cast(pl.String))
-    good = good.with_columns(first_line.first().over(key).alias("__first"), keep.alias("__keep"))
-    dup = good.filter(~pl.col("__keep")).select(
+    good = good.with_columns(first_line.first().over(key).alias(FIRST), keep.alias("__keep"))
+    dup = duplicate_rows(good.filter(~pl.col("__keep")), table)
+    return good.filter("__keep").drop(FIRST, "__keep"), dup
+
+
+def duplicate_rows(later: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """The set-aside rows of the later rows of a duplicated key (with FILE, LINE, FIRST)."""
+    return later.select(
         pl.col(FILE).alias("file"), pl.col(LINE).alias("line"),
-        pl.format("duplicate key: {} (first at {})", pl.lit(", ".join(key)), "__first")
+        pl.format("duplicate key: {} (first at {})", pl.lit(", ".join(table.key)), FIRST)
         .alias("rule"),
         pl.struct(pl.col(c.name).cast(pl.String) for c in table.columns).struct.json_encode()
         .alias("values"))
-    return good.filter("__keep").drop("__first", "__keep"), dup
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -514,29 +520,44 @@ def delivery_files(delivery: Path) -> list[Path]:
     return sorted(p for p in delivery.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def derive_snapshot_columns(df: pl.DataFrame, clients: pl.DataFrame,
-                            settings: Settings) -> pl.DataFrame:
-    """Defaults from the client (branch, manager), presence, month index and tier."""
-    df = df.join(clients.select("client_id", pl.col("branch_id").alias("__home_branch"),
-                                pl.col("manager_id").alias("__home_manager")),
-                 on="client_id", how="left")
-    basis = pl.col(settings.tier_basis)
-    if settings.tier_basis != "aum":
-        basis = pl.coalesce(basis, pl.col("aum"))
-    present = pl.col("status") != "closed"
-    rank = sum((basis >= floor).cast(pl.Int8) for floor in settings.tier_floors[1:])
-    rank = pl.when(present).then(rank).otherwise(None).cast(pl.Int8)
-    year, month = pl.col("month").str.slice(0, 4), pl.col("month").str.slice(5, 2)
-    return df.with_columns(
-        pl.coalesce("branch_id", "__home_branch").alias("branch_id"),
-        pl.coalesce("manager_id", "__home_manager").alias("manager_id"),
-        (year.cast(pl.Int32) * 12 + month.cast(pl.Int32) - 1).alias("month_index"),
-        present.alias("present"),
-        rank.alias("tier_rank"),
-    ).with_columns(
-        pl.col("tier_rank").replace_strict(dict(enumerate(TIER_CODES)), default=None,
-                                           return_dtype=pl.String).alias("tier"),
-    ).drop("__home_branch", "__home_manager")
+def derive_snapshot_sql(source: str) -> str:
+    """The stored snapshot columns (without the history columns) of the rows of `source` (a
+    subquery of the delivered columns, `snapshot_month` as `month`): the defaults from the
+    client (branch, manager; the clients file bound as $clients), presence, month index and
+    tier with the settings in force (bound by `derive_parameters`)."""
+    present = "s.status <> 'closed'"
+    basis = "case when $basis_is_avg then coalesce(s.aum_avg, s.aum) else s.aum end"
+    rank = " + ".join(f"cast({basis} >= $floor_{i} as tinyint)"
+                      for i in range(1, len(TIER_CODES)))
+    rank = f"case when {present} then {rank} end"
+    derived = {
+        "branch_id": "coalesce(s.branch_id, c.branch_id)",
+        "manager_id": "coalesce(s.manager_id, c.manager_id)",
+        "month_index": "cast(substr(s.month, 1, 4) as integer) * 12 "
+                       "+ cast(substr(s.month, 6, 2) as integer) - 1",
+        "present": present,
+        "tier_rank": rank,
+        "tier": f"list_extract($tier_codes, ({rank}) + 1)",
+    }
+    columns = [f"cast({derived.get(name, 's.' + quoted(name))} as {duck_type(dtype)}) "
+               f"as {quoted(name)}" for name, dtype in snapshot_schema().items()
+               if name not in history.NEIGHBOUR_COLUMNS]
+    return (f"select {', '.join(columns)} from ({source}) s left join "
+            "(select client_id, branch_id, manager_id from read_parquet($clients)) c "
+            "on c.client_id = s.client_id")
+
+
+def derive_parameters(settings: Settings) -> dict:
+    params = {f"floor_{i}": settings.tier_floors[i] for i in range(1, len(TIER_CODES))}
+    return {**params, "basis_is_avg": settings.tier_basis != "aum",
+            "tier_codes": list(TIER_CODES)}
+
+
+def _delivered_columns(prefix: str, month: str) -> str:
+    """The contract columns of a snapshot row as stored, `snapshot_month` read as `month`."""
+    return ", ".join(f"{prefix}{quoted(c.name)}" if c.name != "snapshot_month"
+                     else f"{prefix}{quoted(month)} as month"
+                     for c in contract.SNAPSHOTS.columns)
 
 
 def snapshot_schema() -> pl.Schema:
@@ -696,6 +717,7 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
             writer.write_table(table.name, merged)
             _remember_keys(refs, table, merged)
             report.rows_loaded[table.name] = delivered.height
+            del frames, delivered, merged  # a table of millions of clients: not kept meanwhile
         writer.write_table("tiers", tiers_frame(settings))
         shutil.rmtree(work)
 
@@ -810,12 +832,72 @@ class MonthStaging:
         return sorted(p.name for p in self.folder.glob("*") if p.is_dir()) \
             if self.folder.exists() else []
 
-    def read(self, month: str) -> pl.DataFrame:
-        return pl.concat([pl.read_parquet(p) for p in sorted((self.folder / month).glob("*"))],
-                         how="vertical_relaxed")
+    def files(self, month: str) -> list[Path]:
+        """A month's part files, in delivery order (file order, then line)."""
+        return sorted((self.folder / month).glob("*.parquet"))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# Duplicate keys of the delivered months: a month's staging parts ($parts, read with their file
+# name, which numbers the parts in delivery order) keep the first row of each key (file order,
+# then line). Keys are counted first; the first row is looked for among repeated keys only.
+_KEY = " and ".join(f"p.{quoted(k)} = d.{quoted(k)}" for k in contract.SNAPSHOTS.key)
+_FIRST_OF_KEY = "p.filename = d.first.part and p.__line = d.first.line"
+DUPLICATE_KEYS_TABLE = f"""
+create temp table duplicate_keys (
+    {', '.join(quoted(k) + ' varchar' for k in contract.SNAPSHOTS.key)},
+    first struct(part varchar, line bigint, file varchar))
+"""
+DUPLICATE_KEYS_SQL = f"""
+insert into duplicate_keys
+with repeated as (
+    select {', '.join(quoted(k) for k in contract.SNAPSHOTS.key)}
+    from read_parquet($parts) group by all having count(*) > 1
+)
+select {', '.join('p.' + quoted(k) for k in contract.SNAPSHOTS.key)},
+       min({{'part': p.filename, 'line': p.__line, 'file': p.__file}}) as first
+from read_parquet($parts, filename = true) p join repeated d on {_KEY}
+group by all
+"""
+FIRST_ROWS_SQL = f"""
+select p.* from read_parquet($parts, filename = true) p
+left join duplicate_keys d on {_KEY}
+where d.first is null or ({_FIRST_OF_KEY})
+"""
+LATER_ROWS_SQL = f"""
+select p.* exclude (filename), d.first.file || ':' || cast(d.first.line as varchar) as {FIRST}
+from read_parquet($parts, filename = true) p
+join duplicate_keys d on {_KEY}
+where not ({_FIRST_OF_KEY})
+"""
+
+
+def _set_aside_duplicate_keys(con, parts: list[Path]) -> pl.DataFrame | None:
+    """Record a delivered month's repeated keys (table duplicate_keys); return the rows set
+    aside for them (the later rows of each key), or None when there are none."""
+    params = {"parts": [str(p) for p in parts]}
+    added = con.execute(DUPLICATE_KEYS_SQL, params).fetchall()[0][0]
+    if not added:
+        return None
+    later = pl.from_arrow(con.sql(LATER_ROWS_SQL, params=params).to_arrow_table())
+    return duplicate_rows(later, contract.SNAPSHOTS)
+
+
+def _derived_rows(source: list[Path] | Path, delivered: bool, clients: Path,
+                  settings: Settings) -> tuple[str, dict]:
+    """One month's rows with their derived columns (no history columns, unsorted) as a query
+    and its parameters: from the staging parts of a delivered month (first row of each
+    key), or from the lake file of a month derived again."""
+    params = {"clients": str(clients), **derive_parameters(settings)}
+    if delivered:
+        rows = f"select {_delivered_columns('p.', 'snapshot_month')} from ({FIRST_ROWS_SQL}) p"
+        params["parts"] = [str(p) for p in source]
+    else:
+        rows = f"select {_delivered_columns('', 'month')} from read_parquet($source)"
+        params["source"] = str(source)
+    return derive_snapshot_sql(rows), params
 
 
 def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive: bool,
@@ -824,12 +906,16 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive
     or derived again when the tier settings changed since they were written; each written
     month gets its history columns as it is written, the lake months beside them are
     refreshed, and tier entries are rebuilt (tierflow/history.py).
+
+    Every step is a DuckDB statement from parquet files to a parquet file, with a memory
+    limit (spilling to the version's work folder), so no month is held in memory: a
+    delivered month's repeated keys are found (the later rows set aside); a month that is
+    the neighbour of another written month is derived first into the work folder; then
+    each month is derived (first row of each key, defaults, tier), given its neighbours
+    (from the derived months and the lake's) and written sorted by branch and client.
     Returns the months delivered, the rows loaded and the duplicate rows set aside."""
     schema = snapshot_schema()
     writer.write_empty_snapshots(schema)
-    # a client's branch and manager are the defaults of its snapshot rows
-    clients = pl.read_parquet(writer.dir / "clients.parquet",
-                              columns=["client_id", "branch_id", "manager_id"])
     files = history.MonthFiles(writer.dir, writer.base_dir)
     delivered, dups = staging.months(), []
     loaded = 0
@@ -838,25 +924,43 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive
     written = sorted({*delivered, *rederived})
     beside = sorted({history.month_of(history.month_index(m) + d) for m in written
                      for d in (-1, 1)} & lake_months - set(written))
-    every = lake_months | set(delivered)
-    steps.add(len(written) + len(beside) + len(every))  # write, refresh, tier entries
+    # a month another written month takes as neighbour is derived first, into the work folder
+    ahead = [m for m in written if {history.month_of(history.month_index(m) + d)
+                                    for d in (-1, 1)} & set(written)]
+    steps.add(len(ahead) + len(written) + len(beside) + 1)  # derive, write, refresh, entries
+    work = writer.dir / "work-snapshots"
+    con = load_connection(work / "spill")
+    try:
+        con.execute(DUPLICATE_KEYS_TABLE).fetchall()
 
-    def derive(month: str) -> pl.DataFrame:
-        nonlocal loaded
-        if month in delivered:
-            rows, dup = set_aside_duplicates(staging.read(month), contract.SNAPSHOTS)
-            dups.append(dup)
-            loaded += rows.height
-            rows = rows.drop(FILE, LINE).rename({"snapshot_month": "month"})
-        else:  # a lake month whose tiers are derived again
-            rows = pl.read_parquet(files.path(month)).drop(
-                *SNAPSHOT_DERIVED, *history.NEIGHBOUR_COLUMNS, strict=False)
-        rows = derive_snapshot_columns(rows, clients, settings).with_columns(
-            pl.lit(None, dtype).alias(name) for name, dtype in history.NEIGHBOUR_COLUMNS.items())
-        return rows.select(schema.names()).cast(dict(schema)).sort("branch_id", "client_id")
+        def derive(month: str) -> tuple[str, dict]:
+            if month in delivered:
+                dup = _set_aside_duplicate_keys(con, staging.files(month))
+                if dup is not None:
+                    dups.append(dup)
+            source = staging.files(month) if month in delivered else files.path(month)
+            return _derived_rows(source, month in delivered, writer.dir / "clients.parquet",
+                                 settings)
 
-    history.write_with_neighbours(files, written, derive, writer.write_month, steps.tick)
-    staging.remove()
-    history.relink(files, beside, writer.write_month, steps.tick)
-    writer.write_table("tier_entries", history.tier_entries(files, steps.tick))
+        derived = {}
+        for month in ahead:
+            derived[month] = work / f"{month}.parquet"
+            copy_parquet(con, *derive(month), derived[month])
+            steps.tick()
+        for month in written:
+            rows = history.month_file(derived[month]) if month in derived else derive(month)
+            before, after = history.neighbour_files(files, month, derived)
+            history.attach_neighbours(con, *rows, before, after, writer.month_path(month),
+                                      schema)
+            if month in delivered:
+                loaded += con.execute("select count(*) from read_parquet($month)",
+                                      {"month": str(writer.month_path(month))}).fetchall()[0][0]
+            steps.tick()
+        staging.remove()
+        history.relink(con, files, beside, writer.month_path, schema, steps.tick)
+        history.write_tier_entries(con, files, writer.dir / "tier_entries.parquet")
+        steps.tick()
+    finally:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
     return delivered, loaded, dups

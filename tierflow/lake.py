@@ -32,10 +32,14 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 KEEP_VERSIONS = 5
 ROW_GROUP_SIZE = 1_000_000
+# What a load's DuckDB statements (month writes, history) may hold before spilling to disk.
+LOAD_MEMORY_LIMIT = "1GB"
+LOAD_THREADS = 2
 
 # Logical tables every version holds; queries name these, never files.
 TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
@@ -56,6 +60,39 @@ class RollbackImpossible(RuntimeError):
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP_SIZE,
                      statistics=True)
+
+
+def load_connection(work: Path,
+                    memory_limit: str = LOAD_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for a load's large statements: memory bounded by `memory_limit`,
+    spilling to `work` (a folder inside the version being written, removed with it)."""
+    work.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(config={"memory_limit": memory_limit, "threads": LOAD_THREADS,
+                                  "temp_directory": str(work)})
+
+
+def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict, path: Path) -> None:
+    """Write a query's rows to `path` as `write_parquet` writes a frame (zstd level 1, row
+    groups of about ROW_GROUP_SIZE rows, in the query's order). Values and paths are bound."""
+    con.execute(f"copy ({query}) to $__out (format parquet, compression zstd, "
+                "compression_level $__level, row_group_size $__rows)",
+                {**params, "__out": str(path), "__level": 1, "__rows": ROW_GROUP_SIZE}).fetchall()
+
+
+# polars type → DuckDB type of the columns the lake writes with DuckDB
+_DUCK_TYPES = {pl.String: "varchar", pl.Boolean: "boolean", pl.Int8: "tinyint",
+               pl.Int32: "integer", pl.Int64: "bigint", pl.Date: "date"}
+
+
+def duck_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Decimal):
+        return f"decimal({dtype.precision}, {dtype.scale})"
+    return _DUCK_TYPES[dtype.base_type()]
+
+
+def quoted(name: str) -> str:
+    """A column name as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 class Lake:
@@ -220,7 +257,11 @@ class VersionWriter:
         write_parquet(df, self.dir / f"{name}.parquet")
 
     def write_month(self, month: str, df: pl.DataFrame) -> None:
-        write_parquet(df, self.dir / SNAPSHOTS / f"{month}.parquet")
+        write_parquet(df, self.month_path(month))
+
+    def month_path(self, month: str) -> Path:
+        """Where this version's file of a month goes (a month written by a DuckDB COPY)."""
+        return self.dir / SNAPSHOTS / f"{month}.parquet"
 
     def write_empty_snapshots(self, schema: pl.Schema) -> None:
         """Keep the snapshots table readable (with its columns) before any month is loaded."""
