@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 
 from tierflow import history
+from tierflow.lake import copy_parquet
 from tierflow.settings import Settings
 
 TABLES = ("dormant_months", "reactivations")
@@ -229,8 +230,7 @@ def compute(snapshots: list[Path], out_dir: Path, settings: Settings, work: Path
         for table, sql in (("dormant_months", DORMANT_MONTHS),
                            ("reactivations", REACTIVATIONS)):
             out = out_dir / f"{table}.parquet"
-            con.execute(f"copy ({sql}) to '{_quoted(out)}' "
-                        "(format parquet, compression zstd, row_group_size 65536)", files)
+            copy_parquet(con, sql, files, out, row_group_size=65_536)
             counts[table] = con.execute("select count(*) from read_parquet($out)",
                                         {"out": str(out)}).fetchone()[0]
         return counts
@@ -238,10 +238,6 @@ def compute(snapshots: list[Path], out_dir: Path, settings: Settings, work: Path
         con.close()
         shutil.rmtree(work, ignore_errors=True)
 
-
-def _quoted(path: Path) -> str:
-    """A path as a SQL string literal (COPY ... TO takes no bound parameter)."""
-    return str(path).replace("'", "''")
 
 
 def write(writer, settings: Settings) -> dict[str, int]:

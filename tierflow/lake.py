@@ -71,12 +71,14 @@ def load_connection(work: Path,
                                   "temp_directory": str(work)})
 
 
-def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict, path: Path) -> None:
+def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict, path: Path,
+                 row_group_size: int = ROW_GROUP_SIZE) -> None:
     """Write a query's rows to `path` as `write_parquet` writes a frame (zstd level 1, row
-    groups of about ROW_GROUP_SIZE rows, in the query's order). Values and paths are bound."""
+    groups of about `row_group_size` rows, in the query's order). `query` is one of tierflow's
+    own SQL texts; every value and path is bound, never pasted in."""
     con.execute(f"copy ({query}) to $__out (format parquet, compression zstd, "
                 "compression_level $__level, row_group_size $__rows)",
-                {**params, "__out": str(path), "__level": 1, "__rows": ROW_GROUP_SIZE}).fetchall()
+                {**params, "__out": str(path), "__level": 1, "__rows": row_group_size}).fetchall()
 
 
 # polars type → DuckDB type of the columns the lake writes with DuckDB

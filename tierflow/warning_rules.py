@@ -48,6 +48,7 @@ from pathlib import Path
 import duckdb
 
 from tierflow import history
+from tierflow.lake import copy_parquet
 from tierflow.settings import TIER_CODES, Settings
 
 TABLE = "computed_warnings"
@@ -242,20 +243,15 @@ def compute(snapshots: list[Path], maturities: Path, out: Path, settings: Settin
     try:
         # Row groups of 64k rows, in month order: a month's warnings are a row group or
         # two, so a query of one month skips the rest (at 200k clients 1.0 s → 0.3 s).
-        con.execute(f"copy ({SQL}) to '{_quoted(out)}' "
-                    "(format parquet, compression zstd, row_group_size 65536)",
-                    {"snapshots": [str(p) for p in snapshots],
-                     "maturities": str(maturities), **parameters(settings)})
+        copy_parquet(con, SQL, {"snapshots": [str(p) for p in snapshots],
+                                "maturities": str(maturities), **parameters(settings)},
+                     out, row_group_size=65_536)
         return con.execute("select count(*) from read_parquet($out)",
                            {"out": str(out)}).fetchone()[0]
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
 
-
-def _quoted(path: Path) -> str:
-    """A path as a SQL string literal (COPY ... TO takes no bound parameter)."""
-    return str(path).replace("'", "''")
 
 
 def write(writer, settings: Settings) -> int:
