@@ -9,15 +9,17 @@
 --   month      YYYY-MM.
 --   clients    Present clients.
 --   aum        Their AUM, RMB.
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch and tier
 with present as (
-    select branch_id, month, aum
-    from snapshots
+    select branch_id, month, clients, aum
+    from tier_cube
     where present
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
 final as (
-    select branch_id, month, count(*) as clients, sum(aum) as aum
+    select branch_id, month, cast(sum(clients) as bigint) as clients, sum(aum) as aum
     from present
     group by branch_id, month
     order by branch_id, month

@@ -13,9 +13,11 @@
 --   tier         Tier code: mass, gold, platinum, diamond, private.
 --   clients      Clients of the branch present in the month in the tier.
 --   aum          Their AUM summed (RMB, the month-end figure even when tiers use aum_avg).
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch and tier
 with present as (
-    select branch_id, tier, count(*) as clients, sum(aum) as aum
-    from snapshots
+    select branch_id, tier, cast(sum(clients) as bigint) as clients, sum(aum) as aum
+    from tier_cube
     where month = $month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))

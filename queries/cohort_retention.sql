@@ -3,7 +3,8 @@
 --   months later it counts as retained if, in that month, it is present at VIP tier
 --   (churn definition vip_to_mass, the default), present at all (closure), or present with
 --   AUM at or above the churn floor (aum_floor). A client that falls and comes back counts
---   again: recurring retention.
+--   again: recurring retention. The floor is the setting churn_aum_floor the lake was built
+--   with.
 -- Grain: one row per cohort month and months_since k, for every month in the data from the
 --   cohort month on (k = 0 included, rows with nobody retained included).
 -- Parameters:
@@ -11,7 +12,6 @@
 --   vip_rank   int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
 --   churn_definition  text, setting churn_definition   What "retained" means: vip_to_mass,
 --                     closure or aum_floor (any other value retains nobody).
---   churn_aum_floor   number, setting churn_aum_floor   AUM floor (RMB) for aum_floor.
 -- Columns:
 --   cohort_month        First VIP month of the cohort's clients, YYYY-MM.
 --   months_since        k: months after the cohort month.
@@ -20,25 +20,11 @@
 --                       default present at VIP tier).
 --   retention_rate      retained / cohort_size.
 --   aum_retention_rate  AUM of the retained at k / the cohort's AUM at k = 0 (empty if that is 0).
-with kept_months as (
-    -- the month rows in which a client counts as retained, per churn definition
-    select client_id, month_index, aum
-    from snapshots
-    where present
-      and case $churn_definition
-              when 'vip_to_mass' then tier_rank >= $vip_rank
-              when 'closure' then true
-              when 'aum_floor' then aum >= cast($churn_aum_floor as decimal(18, 2))
-              else false
-          end
-),
-
-months as (
+with months as (
     select distinct month, month_index
-    from snapshots
+    from tier_cube
 ),
 
--- tier_entries holds each client's first month at the VIP rank or above (built at load)
 members as (
     select client_id, month_index as cohort_index, aum as cohort_aum
     from tier_entries
@@ -52,16 +38,26 @@ cohorts as (
     group by cohort_index
 ),
 
+-- cohort_cube (tierflow/cubes.py): per cohort (branch, VIP rank, month) and k, the members
+-- present k months on, and of them those kept under each churn definition, with their AUM
 retained as (
     select
-        m.cohort_index,
-        v.month_index - m.cohort_index as months_since,
-        count(*) as retained,
-        sum(v.aum) as retained_aum
-    from members as m
-    join kept_months as v
-        on v.client_id = m.client_id and v.month_index >= m.cohort_index
-    group by m.cohort_index, v.month_index - m.cohort_index
+        cohort_index,
+        months_since,
+        cast(sum(case $churn_definition
+                     when 'vip_to_mass' then vip_retained
+                     when 'closure' then present_retained
+                     when 'aum_floor' then floor_retained
+                 end) as bigint) as retained,
+        sum(case $churn_definition
+                when 'vip_to_mass' then vip_retained_aum
+                when 'closure' then present_retained_aum
+                when 'aum_floor' then floor_retained_aum
+            end) as retained_aum
+    from cohort_cube
+    where min_rank = $vip_rank
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+    group by cohort_index, months_since
 ),
 
 final as (

@@ -13,16 +13,19 @@
 --   upgrades      Clients present in this and the previous month whose tier rose.
 --   downgrades    Clients present in this and the previous month whose tier fell.
 --   net_upgrades  upgrades - downgrades.
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch, tier and the tier
+-- ranks the month before and after
 with months as (
     select distinct month, month_index
-    from snapshots
+    from tier_cube
 ),
 
 -- prev_tier_rank is the tier the month before (empty when not present then): a move needs
 -- both months, and belongs to the branch the client is in this month
 in_filter as (
-    select month_index, aum, tier_rank, prev_tier_rank
-    from snapshots
+    select month_index, clients, aum, tier_rank, prev_tier_rank
+    from tier_cube
     where present
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
@@ -30,11 +33,14 @@ in_filter as (
 totals as (
     select
         month_index,
-        count(*) as clients,
+        cast(sum(clients) as bigint) as clients,
         sum(aum) as total_aum,
-        cast(sum(case when tier_rank >= $vip_rank then 1 else 0 end) as bigint) as vip_clients,
-        cast(sum(case when tier_rank > prev_tier_rank then 1 else 0 end) as bigint) as upgrades,
-        cast(sum(case when tier_rank < prev_tier_rank then 1 else 0 end) as bigint) as downgrades
+        cast(sum(case when tier_rank >= $vip_rank then clients else 0 end) as bigint)
+            as vip_clients,
+        cast(sum(case when tier_rank > prev_tier_rank then clients else 0 end) as bigint)
+            as upgrades,
+        cast(sum(case when tier_rank < prev_tier_rank then clients else 0 end) as bigint)
+            as downgrades
     from in_filter
     group by month_index
 ),

@@ -8,9 +8,11 @@
 --   tier       Tier code: mass, gold, platinum, diamond, private.
 --   clients    Clients present in the month (a row not closed) in the tier.
 --   aum        Their AUM summed (RMB, the month-end figure even when tiers use aum_avg).
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch and tier
 with present as (
-    select tier, aum
-    from snapshots
+    select tier, clients, aum
+    from tier_cube
     where month = $month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
@@ -19,7 +21,7 @@ with present as (
 final as (
     select
         t.tier,
-        count(p.tier) as clients,
+        cast(coalesce(sum(p.clients), 0) as bigint) as clients,
         coalesce(sum(p.aum), 0) as aum
     from tiers as t
     left join present as p on p.tier = t.tier

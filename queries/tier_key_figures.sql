@@ -18,9 +18,12 @@
 --                        product types; empty when none is delivered.
 --   active_rate          Share of the tier's clients with txn_count > 0 (a missing count is 0).
 --   txn_per_client       Average txn_count over the tier's clients (a missing count is 0).
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch and tier, with their
+-- product and transaction counts
 with present as (
-    select tier, aum, products_held, coalesce(txn_count, 0) as txn_count
-    from snapshots
+    select tier, clients, aum, with_products, products, cross_sold, active, txns
+    from tier_cube
     where month = $month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
@@ -30,14 +33,13 @@ per_tier as (
     select
         t.tier,
         t.tier_rank,
-        count(p.tier) as clients,
+        cast(coalesce(sum(p.clients), 0) as bigint) as clients,
         coalesce(sum(p.aum), 0) as aum,
-        count(p.products_held) as with_products,
-        cast(coalesce(sum(p.products_held), 0) as bigint) as products,
-        cast(coalesce(sum(case when p.products_held >= 3 then 1 else 0 end), 0) as bigint)
-            as cross_sold,
-        cast(coalesce(sum(case when p.txn_count > 0 then 1 else 0 end), 0) as bigint) as active,
-        cast(coalesce(sum(p.txn_count), 0) as bigint) as txns
+        cast(coalesce(sum(p.with_products), 0) as bigint) as with_products,
+        cast(coalesce(sum(p.products), 0) as bigint) as products,
+        cast(coalesce(sum(p.cross_sold), 0) as bigint) as cross_sold,
+        cast(coalesce(sum(p.active), 0) as bigint) as active,
+        cast(coalesce(sum(p.txns), 0) as bigint) as txns
     from tiers as t
     left join present as p on p.tier = t.tier
     group by t.tier, t.tier_rank

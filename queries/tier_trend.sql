@@ -11,15 +11,17 @@
 --   tier       Tier code: mass, gold, platinum, diamond, private.
 --   clients    Clients present in the month (a row not closed) in the tier.
 --   aum        Their AUM summed (RMB, the month-end figure even when tiers use aum_avg).
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch and tier
 with months as (
     -- every month in the data, so a branch with no clients in a month still gets its zeros
     select distinct month, month_index
-    from snapshots
+    from tier_cube
 ),
 
 present as (
-    select month, tier, count(*) as clients, sum(aum) as aum
-    from snapshots
+    select month, tier, cast(sum(clients) as bigint) as clients, sum(aum) as aum
+    from tier_cube
     where present
       and ($branch_id is null or list_contains($branch_id, branch_id))
     group by month, tier

@@ -174,7 +174,7 @@ def test_a_table_without_a_scope_rule_is_refused(monkeypatch):
 
     monkeypatch.delitem(tierflow.queries.SCOPE_FILTERS, "snapshots")
     with pytest.raises(QueryError, match="table snapshots has no scope rule"):
-        scoped_sql(catalog()["tier_distribution"], Scope(("B1",), None, True),
+        scoped_sql(catalog()["wealth_concentration"], Scope(("B1",), None, True),
                    {"snapshots": ["month"], "tiers": ["tier"]}, "v000001")
 
 

@@ -37,7 +37,7 @@ from conftest import BRANCHES, client, rows, snap, write_delivery
 from tierflow.access import EVERYTHING
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
-from tierflow.settings import Settings
+from tierflow.settings import load_settings
 
 MANAGERS = [
     {"manager_id": "M1", "manager_name": "王经理", "branch_id": "B1"},
@@ -75,10 +75,16 @@ MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04"]
 DEFINITIONS = ["vip_to_mass", "closure", "aum_floor"]
 
 
-def _lake(tmp_path_factory, name, tables) -> QueryRunner:
+def _lake(tmp_path_factory, name, tables, churn_aum_floor: int | None = None) -> QueryRunner:
+    """The tables loaded into a new data folder; with `churn_aum_floor`, its settings.toml sets
+    that floor (baked into the lake's aggregates at load, as a bank's setting would be)."""
     tmp = tmp_path_factory.mktemp(name)
     delivery = write_delivery(tmp / "delivery", {"branches": BRANCHES, **tables})
-    report = ingest(delivery, tmp / "data", Settings())
+    (tmp / "data").mkdir()
+    if churn_aum_floor is not None:
+        (tmp / "data" / "settings.toml").write_text(
+            f"[churn]\nchurn_aum_floor = {churn_aum_floor}\n")
+    report = ingest(delivery, tmp / "data", load_settings(tmp / "data"))
     assert not report.rejected, report.summary()
     assert report.set_aside.height == 0, report.summary()
     return QueryRunner(tmp / "data").for_scope(EVERYTHING)
@@ -89,6 +95,20 @@ def _lake(tmp_path_factory, name, tables) -> QueryRunner:
 def runner(tmp_path_factory):
     return _lake(tmp_path_factory, "churn", {"managers": MANAGERS, "clients": CLIENTS,
                                              "snapshots": SNAPSHOTS})
+
+
+@pytest.fixture(scope="module")
+def floor_runner(tmp_path_factory):
+    """The runner's lake loaded with another churn floor (one load per floor)."""
+    made = {}
+
+    def at(floor: int) -> QueryRunner:
+        if floor not in made:
+            made[floor] = _lake(tmp_path_factory, f"floor{floor}",
+                                {"managers": MANAGERS, "clients": CLIENTS,
+                                 "snapshots": SNAPSHOTS}, churn_aum_floor=floor)
+        return made[floor]
+    return at
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +160,7 @@ def test_cohort_retention_closure_counts_every_present_month(runner):
     ]
 
 
-def test_cohort_retention_aum_floor(runner):
+def test_cohort_retention_aum_floor(runner, floor_runner):
     out = runner.run("cohort_retention", {"churn_definition": "aum_floor"})
     # Floor 1,000: as closure except C in Apr (500 < 1,000 is not retained).
     assert rows(out) == [
@@ -155,8 +175,7 @@ def test_cohort_retention_aum_floor(runner):
         ("2024-03", 1, 1, 1, 1.0, 1.0),
     ]
     # Floor 35,000: D's 30,000 in Mar no longer counts; A's 40,000 in Feb still does.
-    high = runner.run("cohort_retention", {"churn_definition": "aum_floor",
-                                           "churn_aum_floor": 35_000})
+    high = floor_runner(35_000).run("cohort_retention", {"churn_definition": "aum_floor"})
     assert rows(high)[:4] == [
         ("2024-01", 0, 3, 3, 1.0, 1.0),
         ("2024-01", 1, 3, 3, 1.0, round(3_440_000 / JAN_AUM, 9)),
@@ -164,8 +183,7 @@ def test_cohort_retention_aum_floor(runner):
         ("2024-01", 3, 3, 1, round(1 / 3, 9), round(80_000 / JAN_AUM, 9)),
     ]
     # Floor 500: C's 500 in Apr is exactly on the floor, which counts as retained.
-    at_500 = runner.run("cohort_retention", {"churn_definition": "aum_floor",
-                                             "churn_aum_floor": 500})
+    at_500 = floor_runner(500).run("cohort_retention", {"churn_definition": "aum_floor"})
     assert rows(at_500)[6] == ("2024-02", 2, 1, 1, 1.0, 0.005)
 
 
@@ -248,14 +266,13 @@ def test_churn_monthly_closure(runner):
     ]
 
 
-def test_churn_monthly_aum_floor(runner):
+def test_churn_monthly_aum_floor(runner, floor_runner):
     assert rows(runner.run("churn_monthly", {"churn_definition": "aum_floor"})) == [
         ("2024-02", 4, 0, 0.0),   # >= 1,000 in Jan: A B C D (E has 800)
         ("2024-03", 5, 2, 0.4),   # >= 1,000 in Feb: A B C D E (5,000); B closed, E missing
         ("2024-04", 4, 2, 0.5),   # >= 1,000 in Mar: A C D F; C at 500, D missing
     ]
-    high = runner.run("churn_monthly", {"churn_definition": "aum_floor",
-                                        "churn_aum_floor": 35_000})
+    high = floor_runner(35_000).run("churn_monthly", {"churn_definition": "aum_floor"})
     assert rows(high) == [
         ("2024-02", 3, 0, 0.0),   # >= 35,000 in Jan: A B D; A's 40,000 in Feb stays above
         ("2024-03", 4, 2, 0.5),   # in Feb: A B C D; B closed, D at 30,000

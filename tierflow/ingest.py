@@ -28,7 +28,7 @@ from typing import Iterator, Protocol
 
 import polars as pl
 
-from tierflow import contract, dormancy, history, warning_rules
+from tierflow import contract, cubes, dormancy, history, warning_rules
 from tierflow.contract import Column, Table
 from tierflow.lake import Lake, copy_parquet, duck_type, load_connection, quoted
 from tierflow.settings import TIER_CODES, Settings
@@ -739,6 +739,10 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
         # derived from every month: dormant_months, reactivations (dormancy.py)
         steps.add(1)
         dormancy.write(writer, settings)
+        steps.tick()
+        # derived from every month and tier_entries: tier_cube, cohort_cube (cubes.py)
+        steps.add(1)
+        cubes.write(writer, settings)
         steps.tick()
         report.version = writer.version
         report.kept_in = lake.path(writer.version) / "load"

@@ -26,6 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierflow.access import MASKS, Scope
+from tierflow.cubes import CUBES
+from tierflow.cubes import params as cube_params
 from tierflow.lake import Lake
 from tierflow.settings import Settings, load_settings
 
@@ -173,12 +175,24 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "warnings": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "maturities": (_CLIENT_IN_SCOPE, _CLIENT_IN_SCOPE),
     "tiers": (None, None),  # the tier bands: no client data
+    # the aggregates (tierflow/cubes.py) by branch; in a manager's scope they are computed
+    # from the manager's rows, as they were built (see scoped_sql)
+    "tier_cube": (_IN_BRANCHES, None),
+    "cohort_cube": (_IN_BRANCHES, None),
 }
 
 
 def view_name(version: str, table: str) -> str:
     """The view of one table of one lake version (version names are checked: v + 6 digits)."""
     return f"{version}_{table}"
+
+
+def _scope_filters(table: str, scope: Scope) -> list[str]:
+    if table not in SCOPE_FILTERS:
+        raise QueryError(f"table {table} has no scope rule (tierflow/queries.py)")
+    branch_filter, manager_filter = SCOPE_FILTERS[table]
+    return [f for f, on in ((branch_filter, scope.branches is not None),
+                            (manager_filter, scope.manager_id is not None)) if on and f]
 
 
 def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
@@ -191,19 +205,13 @@ def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
     `columns` holds each table's columns (the masked `clients` lists them one by one)."""
     body = "\n".join(line for line in query.sql.splitlines() if not line.startswith("--"))
     read = [table for table in columns if re.search(rf"\b{table}\b", body)]
-    wheres = {}
-    for table in read:
-        if table not in SCOPE_FILTERS:
-            raise QueryError(f"table {table} has no scope rule (tierflow/queries.py)")
-        branch_filter, manager_filter = SCOPE_FILTERS[table]
-        wheres[table] = [f for f, on in ((branch_filter, scope.branches is not None),
-                                         (manager_filter, scope.manager_id is not None))
-                         if on and f]
+    # An aggregate holds no client, so a manager's scope cannot be cut out of it: it is
+    # computed from the tables it was built from, narrowed like any other.
+    derived = [t for t in read if t in CUBES and scope.manager_id is not None]
+    read = sorted(set(read) - set(derived) | {s for t in derived for s in CUBES[t][1]})
+    wheres = {table: _scope_filters(table, scope) for table in read}
     if any(_CLIENT_IN_SCOPE in w for w in wheres.values()) and "clients" not in wheres:
-        branch_filter, manager_filter = SCOPE_FILTERS["clients"]
-        wheres["clients"] = [f for f, on in ((branch_filter, scope.branches is not None),
-                                             (manager_filter, scope.manager_id is not None))
-                             if on and f]
+        wheres["clients"] = _scope_filters("clients", scope)
     defined = []
     for table in sorted(wheres, key=lambda t: t != "clients"):  # clients first: others use it
         select = ", ".join(f"{MASKS[c]} as {c}" if c in MASKS and not scope.personal_data
@@ -211,6 +219,7 @@ def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
         where = " where " + " and ".join(wheres[table]) if wheres[table] else ""
         defined.append(f"{table} as not materialized "
                        f"(select {select} from {view_name(version, table)}{where})")
+    defined += [f"{table} as not materialized ({CUBES[table][0]})" for table in derived]
     lead = re.match(r"\s*with\s+", body, flags=re.IGNORECASE)
     if lead:
         return "with " + ",\n".join(defined) + ",\n" + body[lead.end():]
@@ -246,7 +255,8 @@ class QueryRunner:
                 baked = self.lake.manifest(version).get("settings")
                 if baked != self.settings.lake_fingerprint:
                     raise QueryError(
-                        f"The tier settings in {self.lake.data_dir}/settings.toml differ from "
+                        f"The tier or churn-floor settings in {self.lake.data_dir}/settings.toml "
+                        "differ from "
                         f"those the lake was built with ({baked}); run "
                         "`python -m tierflow rebuild` to derive the tiers again.")
                 warned = self.lake.manifest(version).get("warning_settings")
@@ -279,7 +289,8 @@ class QueryRunner:
         version = version or self.lake.require_version()
         sql = scoped_sql(query, scope, self._tables(version), version)
         bound |= {k: v for k, v in (("scope_branches", list(scope.branches or ())),
-                                    ("scope_manager", scope.manager_id)) if f"${k}" in sql}
+                                    ("scope_manager", scope.manager_id),
+                                    *cube_params(self.settings).items()) if f"${k}" in sql}
         cursor = self._con.cursor()
         try:
             return cursor.sql(sql, params=bound).to_arrow_table()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 TIER_CODES = ("mass", "gold", "platinum", "diamond", "private")
 CHURN_DEFINITIONS = ("vip_to_mass", "closure", "aum_floor")
+ENGINES = ("duckdb", "spark")
 # Warning settings used at load time (the rest are query parameters).
 WARNING_ENGINE_SETTINGS = ("outflow_min_share", "outflow_min_amount", "activity_drop_ratio",
                            "activity_lookback_months", "activity_min_average",
@@ -79,6 +80,13 @@ class Settings:
     max_set_aside_share: float = _setting(
         0.10, "loads", "A load whose rows set aside exceed this share of the rows read is "
         "refused whole (nothing of it is loaded).")
+    engine: str = _setting(
+        "duckdb", "engine", "What runs the named queries: `duckdb` (embedded, in the app's "
+        "process) or `spark` (Apache Spark at `spark_master`; needs `requirements-spark.txt`).")
+    spark_master: str = _setting(
+        "local[2]", "engine", "Where Spark runs when `engine = \"spark\"`: `local[N]` (N cores "
+        "of this machine), a cluster's master URL (`spark://host:7077`, `yarn`, `k8s://...`) or "
+        "a Spark Connect server (`sc://host:15002`).")
 
     def __post_init__(self) -> None:
         floors = self.tier_floors
@@ -94,6 +102,8 @@ class Settings:
         for name in ("downgrade_months", "activity_lookback_months", "dormancy_months"):
             if getattr(self, name) < 1:
                 raise ValueError(f"warnings.{name} must be at least 1")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine.engine must be one of {ENGINES}, got {self.engine!r}")
         if self.maturity_window_days < 0 or self.warning_case_days < 0:
             raise ValueError("warnings.maturity_window_days and warning_case_days must not "
                              "be negative")
@@ -119,8 +129,10 @@ class Settings:
 
     @property
     def lake_fingerprint(self) -> dict:
-        """The settings baked into the lake at load time (tier of every snapshot row)."""
-        return {"tier_floors": list(self.tier_floors), "tier_basis": self.tier_basis}
+        """The settings baked into the lake at load time: the tier of every snapshot row, and
+        the churn floor in the dashboard's aggregates (tierflow/cubes.py)."""
+        return {"tier_floors": list(self.tier_floors), "tier_basis": self.tier_basis,
+                "churn_aum_floor": self.churn_aum_floor}
 
 
 def documented_settings() -> list[tuple[str, str, object, str]]:
