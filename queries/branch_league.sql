@@ -28,9 +28,12 @@
 --   closed_cases_12m   Retention cases of the branch closed (retained or lost) in the twelve
 --                      months ending with this month, by closed_on.
 --   success_rate_12m   Of them, the share retained (as retention_success).
+
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch, tier and the tier
+-- rank the month after
 with target as (
     select distinct month_index
-    from snapshots
+    from tier_cube
     where month = $month
 ),
 
@@ -44,8 +47,8 @@ wanted as (
 ),
 
 present as (
-    select s.month_index, s.branch_id, s.aum, s.tier, s.tier_rank, s.next_tier_rank
-    from snapshots as s
+    select s.month_index, s.branch_id, s.clients, s.aum, s.tier, s.tier_rank, s.next_tier_rank
+    from tier_cube as s
     join wanted as w on w.month_index = s.month_index
     where s.present
       and ($branch_id is null or list_contains($branch_id, s.branch_id))
@@ -54,14 +57,18 @@ present as (
 this_month as (
     select
         p.branch_id,
-        count(*) as clients,
+        cast(sum(p.clients) as bigint) as clients,
         sum(p.aum) as aum,
-        cast(sum(case when p.tier_rank >= $vip_rank then 1 else 0 end) as bigint) as vip_clients,
-        cast(sum(case when p.tier = 'mass' then 1 else 0 end) as bigint) as mass_clients,
-        cast(sum(case when p.tier = 'gold' then 1 else 0 end) as bigint) as gold_clients,
-        cast(sum(case when p.tier = 'platinum' then 1 else 0 end) as bigint) as platinum_clients,
-        cast(sum(case when p.tier = 'diamond' then 1 else 0 end) as bigint) as diamond_clients,
-        cast(sum(case when p.tier = 'private' then 1 else 0 end) as bigint) as private_clients
+        cast(sum(case when p.tier_rank >= $vip_rank then p.clients else 0 end) as bigint)
+            as vip_clients,
+        cast(sum(case when p.tier = 'mass' then p.clients else 0 end) as bigint) as mass_clients,
+        cast(sum(case when p.tier = 'gold' then p.clients else 0 end) as bigint) as gold_clients,
+        cast(sum(case when p.tier = 'platinum' then p.clients else 0 end) as bigint)
+            as platinum_clients,
+        cast(sum(case when p.tier = 'diamond' then p.clients else 0 end) as bigint)
+            as diamond_clients,
+        cast(sum(case when p.tier = 'private' then p.clients else 0 end) as bigint)
+            as private_clients
     from present as p
     join target as t on p.month_index = t.month_index
     group by p.branch_id
@@ -83,8 +90,8 @@ earlier as (
 churn as (
     select
         p.branch_id,
-        count(*) as vip_at_risk,
-        cast(sum(case when coalesce(p.next_tier_rank, 0) = 0 then 1 else 0 end)
+        cast(sum(p.clients) as bigint) as vip_at_risk,
+        cast(sum(case when coalesce(p.next_tier_rank, 0) = 0 then p.clients else 0 end)
              as bigint) as vip_churned
     from present as p
     join target as t on p.month_index = t.month_index - 1

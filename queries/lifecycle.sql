@@ -16,13 +16,14 @@
 --   churned      Present in M-1, not in M (0 for the first month and after a gap in the data).
 with months as (
     select distinct month, month_index
-    from snapshots
+    from tier_cube
 ),
 
--- prev_tier_rank / next_tier_rank: the tier in M-1 / M+1, empty when not present then
+-- tier_cube (tierflow/cubes.py) counts the snapshot rows by month, branch and the tier ranks
+-- in M-1 / M+1 (prev_tier_rank / next_tier_rank), empty when not present then
 presence as (
-    select month_index, prev_tier_rank, next_tier_rank
-    from snapshots
+    select month_index, clients, prev_tier_rank, next_tier_rank
+    from tier_cube
     where present
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
@@ -40,15 +41,16 @@ firsts as (
 present_counts as (
     select
         month_index,
-        count(*) as present,
-        cast(sum(case when prev_tier_rank is not null then 1 else 0 end) as bigint) as retained
+        cast(sum(clients) as bigint) as present,
+        cast(sum(case when prev_tier_rank is not null then clients else 0 end) as bigint)
+            as retained
     from presence
     group by month_index
 ),
 
 -- Churned in M, keyed by M: present in M-1 (in the branch filter there), not present in M.
 churns as (
-    select month_index + 1 as month_index, count(*) as churned
+    select month_index + 1 as month_index, cast(sum(clients) as bigint) as churned
     from presence
     where next_tier_rank is null
     group by month_index + 1
@@ -70,3 +72,4 @@ final as (
 )
 
 select * from final
+
