@@ -156,7 +156,7 @@ def test_the_connection_reads_nothing_outside_the_lake_and_is_locked(runner, tmp
 
     outside = tmp_path / "outside.csv"
     outside.write_text("a\n1\n")
-    cursor = runner.runner._con.cursor()
+    cursor = runner.runner.engine._con.cursor()
     with pytest.raises(duckdb.PermissionException):
         cursor.execute("select * from read_csv($path)", {"path": str(outside)}).fetchall()
     with pytest.raises(duckdb.PermissionException):

@@ -6,7 +6,12 @@ parameters (as DuckDB ``$name`` values, never pasted into the SQL) and fills the
 a setting from the settings in force. Queries read logical tables (``snapshots``, ``clients``,
 ...); which parquet files make them up is decided here, once, from the lake's current version.
 
-One DuckDB connection per process and data folder, a cursor per call (a connection is not
+The engine that executes them is a setting (`engine`): DuckDB here, embedded; or Apache Spark
+(tierflow/spark_engine.py, imported only then), which is handed the same scoped query text and
+translates it. Everything else (catalog, parameters, scope, version pinning, the checks that
+the lake matches the settings) is this module's, whatever the engine.
+
+DuckDB: one connection per process and data folder, a cursor per call (a connection is not
 thread-safe; Streamlit runs sessions in threads). The connection can read nothing outside the
 lake, and its configuration is locked before any query runs. This module imports no Streamlit.
 """
@@ -19,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -30,6 +36,9 @@ from tierflow.cubes import CUBES
 from tierflow.cubes import params as cube_params
 from tierflow.lake import Lake
 from tierflow.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tierflow.spark_engine import SparkEngine
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
 PARAM_TYPES = ("text", "textlist", "month", "date", "int", "number")
@@ -226,23 +235,53 @@ def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
     return "with " + ",\n".join(defined) + "\n" + body
 
 
+class DuckDBEngine:
+    """The embedded engine: one DuckDB connection that reads nothing outside the lake."""
+
+    def __init__(self, lake_root: Path, memory_limit: str = "4GB", threads: int = 2):
+        con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+        # Order matters: allowed_directories must be set while external access is still on.
+        con.execute("SET allowed_directories = $dirs", {"dirs": [str(lake_root) + "/"]})
+        con.execute("SET enable_external_access = false")
+        con.execute("SET parquet_metadata_cache = true")
+        con.execute("SET lock_configuration = true")
+        self._con = con
+
+    def create_view(self, name: str, files: list[Path]) -> list[str]:
+        """A view `name` over parquet files; its columns."""
+        view = self._con.read_parquet([str(f) for f in files])
+        view.create_view(name, replace=True)
+        return list(view.columns)
+
+    def execute(self, query: NamedQuery, sql: str, params: dict) -> pa.Table:
+        """Run a scoped query text (DuckDB SQL) with its bound parameters."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.sql(sql, params=params).to_arrow_table()
+        finally:
+            cursor.close()
+
+
+def engine_for(settings: Settings, lake: Lake):
+    """The engine the settings choose (pyspark is imported only when they choose Spark)."""
+    if settings.engine == "spark":
+        from tierflow.spark_engine import SparkEngine
+
+        return SparkEngine(settings.spark_master)
+    return DuckDBEngine(lake.root)
+
+
 class QueryRunner:
     """Runs named queries over the current lake version of one data folder, each within the
-    asking user's scope."""
+    asking user's scope, on the engine the settings choose (or the one given)."""
 
-    def __init__(self, data_dir: Path, memory_limit: str = "4GB", threads: int = 2):
+    def __init__(self, data_dir: Path, engine: DuckDBEngine | SparkEngine | None = None):
         self.lake = Lake(data_dir)
         self.settings = load_settings(data_dir)
         self._lock = threading.Lock()
         self._columns: dict[str, dict[str, list[str]]] = {}  # version → table → columns
         self.lake.root.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
-        # Order matters: allowed_directories must be set while external access is still on.
-        con.execute("SET allowed_directories = $dirs", {"dirs": [str(self.lake.root) + "/"]})
-        con.execute("SET enable_external_access = false")
-        con.execute("SET parquet_metadata_cache = true")
-        con.execute("SET lock_configuration = true")
-        self._con = con
+        self.engine = engine or engine_for(self.settings, self.lake)
 
     def _tables(self, version: str) -> dict[str, list[str]]:
         """Views over one lake version's parquet files (made the first time it is asked
@@ -272,9 +311,7 @@ class QueryRunner:
                             f"Lake version {version} in {self.lake.data_dir} has no {table} "
                             "table (it was loaded by an older tierflow); run "
                             "`python -m tierflow rebuild` to derive it.")
-                    view = self._con.read_parquet([str(f) for f in files])
-                    view.create_view(view_name(version, table), replace=True)
-                    columns[table] = list(view.columns)
+                    columns[table] = self.engine.create_view(view_name(version, table), files)
                 self._columns[version] = columns
         return self._columns[version]
 
@@ -291,11 +328,7 @@ class QueryRunner:
         bound |= {k: v for k, v in (("scope_branches", list(scope.branches or ())),
                                     ("scope_manager", scope.manager_id),
                                     *cube_params(self.settings).items()) if f"${k}" in sql}
-        cursor = self._con.cursor()
-        try:
-            return cursor.sql(sql, params=bound).to_arrow_table()
-        finally:
-            cursor.close()
+        return self.engine.execute(query, sql, bound)
 
     def run(self, name: str, params: dict | None = None, *, scope: Scope,
             version: str | None = None) -> pd.DataFrame:
