@@ -172,7 +172,7 @@ def bind(query: NamedQuery, given: dict, settings: Settings) -> dict:
 _IN_BRANCHES = "list_contains($scope_branches, branch_id)"
 _CLIENT_IN_SCOPE = "client_id in (select client_id from clients)"
 SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
-    "branches": (_IN_BRANCHES, _IN_BRANCHES),
+    "branches": (_IN_BRANCHES, "branch_id in (select branch_id from clients)"),
     "managers": (_IN_BRANCHES, "manager_id = $scope_manager"),
     "clients": (_IN_BRANCHES, "manager_id = $scope_manager"),
     "snapshots": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
@@ -219,7 +219,7 @@ def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
     derived = [t for t in read if t in CUBES and scope.manager_id is not None]
     read = sorted(set(read) - set(derived) | {s for t in derived for s in CUBES[t][1]})
     wheres = {table: _scope_filters(table, scope) for table in read}
-    if any(_CLIENT_IN_SCOPE in w for w in wheres.values()) and "clients" not in wheres:
+    if any("from clients" in f for w in wheres.values() for f in w) and "clients" not in wheres:
         wheres["clients"] = _scope_filters("clients", scope)
     defined = []
     for table in sorted(wheres, key=lambda t: t != "clients"):  # clients first: others use it
