@@ -1,0 +1,117 @@
+"""The load-time aggregates (tierflow/cubes.py) give exactly the figures computed from the raw
+snapshot rows (bench/reference/*.sql, run outside the runner), for every query that reads
+them: all branches, one branch, a branch head's scope, a manager's own clients (where the
+runner derives the cubes from the manager's rows), each churn definition; and again after a
+delivered month replaces a loaded one."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+
+from bench.reference import RawLake, differences, reference_names
+from tierflow.access import EVERYTHING, Scope
+from tierflow.demo import generate_delivery
+from tierflow.ingest import ingest
+from tierflow.queries import QueryRunner, catalog
+from tierflow.settings import Settings
+
+MONTHS = 14
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cubes")
+    delivery = generate_delivery(root / "delivery", clients=600, months=MONTHS, branches=4,
+                                 seed=11)
+    report = ingest(delivery, root / "data", Settings())
+    assert not report.rejected and report.version
+    return root
+
+
+def params_for(name: str, runner) -> list[dict]:
+    months = runner.lake.months()
+    declared = {p.name for p in catalog()[name].parameters}
+    base = {"month": months[-1]} if "month" in declared else {}
+    variants = [base]
+    if "churn_definition" in declared:
+        variants = [{**base, "churn_definition": d}
+                    for d in ("vip_to_mass", "closure", "aum_floor")]
+    if "vip_rank" in declared:
+        variants.append({**base, "vip_rank": 2})
+    if "month" in declared:
+        variants.append({"month": months[len(months) // 2]})
+    return variants
+
+
+def check(runner, raw: RawLake, name: str, params: dict) -> None:
+    got = runner.run_arrow(name, params)
+    expected = raw.run(name, params)
+    assert expected.num_rows > 0, f"{name} {params}: the reference has no rows"
+    assert differences(got, expected) == [], f"{name} {params}"
+
+
+@pytest.mark.parametrize("name", reference_names())
+def test_every_branch_and_one_branch(lake, name):
+    runner = QueryRunner(lake / "data").for_scope(EVERYTHING)
+    raw = RawLake(lake / "data")
+    branch = sorted(runner.run("branches")["branch_id"])[1]
+    for params in params_for(name, runner):
+        check(runner, raw, name, params)
+        if any(p.name == "branch_id" for p in catalog()[name].parameters):
+            check(runner, raw, name, {**params, "branch_id": [branch]})
+
+
+@pytest.mark.parametrize("name", reference_names())
+def test_a_branch_heads_scope_equals_the_branch_filter(lake, name):
+    queries = QueryRunner(lake / "data")
+    branch = sorted(queries.for_scope(EVERYTHING).run("branches")["branch_id"])[0]
+    head = queries.for_scope(Scope(branches=(branch,), manager_id=None, personal_data=False))
+    raw = RawLake(lake / "data")
+    for params in params_for(name, head):
+        expected = raw.run(name, {**params, "branch_id": [branch]}
+                           if any(p.name == "branch_id" for p in catalog()[name].parameters)
+                           else params)
+        got = head.run_arrow(name, params)
+        if name == "branch_league":  # the league lists only the scope's branches
+            assert set(got.column("branch_id").to_pylist()) == {branch}
+        assert differences(got, expected) == [], f"{name} {params}"
+
+
+@pytest.mark.parametrize("name", reference_names())
+def test_a_managers_own_clients(lake, name):
+    queries = QueryRunner(lake / "data")
+    clients = queries.for_scope(EVERYTHING).run("client_list",
+                                                {"month": queries.lake.months()[-1]})
+    manager = clients["manager_id"].dropna().value_counts().index[0]
+    own = queries.for_scope(Scope(branches=None, manager_id=manager, personal_data=False))
+    raw = RawLake(lake / "data", manager_id=manager)
+    for params in params_for(name, own):
+        check(own, raw, name, params)
+
+
+def test_a_replaced_month_leaves_no_stale_aggregate(lake, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(lake / "data", data)
+    month = QueryRunner(data).lake.months()[MONTHS // 2]
+    source = lake / "delivery" / f"snapshots_{month}.parquet"
+    redelivered = tmp_path / "redelivery"
+    redelivered.mkdir()
+    # half the month's clients lose 90% of their AUM; a tenth of them are gone
+    rows = pl.read_parquet(source).with_row_index("n")
+    rows = rows.filter(pl.col("n") % 10 != 3).with_columns(
+        pl.when(pl.col("n") % 2 == 0).then(pl.col("aum") * 0.1).otherwise(pl.col("aum"))
+        .round(2).alias("aum")).drop("n")
+    rows.write_parquet(redelivered / source.name)
+    before = QueryRunner(data).for_scope(EVERYTHING).run_arrow("monthly_totals")
+    report = ingest(redelivered, data, Settings())
+    assert not report.rejected and report.months == [month], report.summary()
+    runner = QueryRunner(data).for_scope(EVERYTHING)
+    after = runner.run_arrow("monthly_totals")
+    assert differences(after, before) != []  # the figures did move
+    raw = RawLake(data)
+    for name in reference_names():
+        for params in params_for(name, runner):
+            check(runner, raw, name, params)
