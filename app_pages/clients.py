@@ -8,6 +8,7 @@ from tierflow.export import MEDIA_TYPES
 from tierflow.i18n import count, money
 
 SHOWN_ROWS = 1_000  # rows drawn in the table; totals and downloads cover every row
+TOTALS = ("list_clients", "list_aum", "list_aum_change")  # client_list's totals of all rows
 
 f = frame.current()
 L = f.label
@@ -69,7 +70,10 @@ def show_detail(client_id: str) -> None:
 
 # a list elsewhere can open one client's detail (its row of the month may not exist)
 focus = drill.get("client") if drill else None
-clients = app_data.query(name, **params)
+# the client list comes a page at a time (at bank scale a month holds millions of rows), with
+# the totals of every row; drill-through lists are short and come whole
+paged = {"page_rows": SHOWN_ROWS} if name == "client_list" else {}
+clients = app_data.query(name, **params, **paged)
 if clients.empty:
     if focus:
         show_detail(focus)
@@ -77,12 +81,19 @@ if clients.empty:
         st.info(L("no_data"))
     st.stop()
 
+if paged:
+    listed = int(clients["list_clients"].iloc[0])
+    aum_total, change_total = clients["list_aum"].iloc[0], clients["list_aum_change"].iloc[0]
+    clients = clients.drop(columns=list(TOTALS))
+else:
+    listed = len(clients)
+    aum_total = clients["aum" if "aum" in clients else "aum_to"].sum()
+    change_total = clients["aum_change"].sum() if "aum_change" in clients else None
 totals = st.columns(3)
-totals[0].metric(L("list_clients"), count(len(clients)))
-aum_column = "aum" if "aum" in clients else "aum_to"
-totals[1].metric(L("aum_total"), money(clients[aum_column].sum(), f.lang))
-if "aum_change" in clients:
-    totals[2].metric(L("aum_change_total"), money(clients["aum_change"].sum(), f.lang))
+totals[0].metric(L("list_clients"), count(listed))
+totals[1].metric(L("aum_total"), money(aum_total, f.lang))
+if change_total is not None:
+    totals[2].metric(L("aum_change_total"), money(change_total, f.lang))
 
 downloads = st.columns(3)
 for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
@@ -93,8 +104,8 @@ for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
         file_name=f"tierflow-{name}-{f.month}.{fmt}", mime=MEDIA_TYPES[fmt],
         on_click="ignore", key=f"clients_download_{fmt}")
 
-if len(clients) > SHOWN_ROWS:
-    st.caption(L("rows_shown", shown=count(SHOWN_ROWS), total=count(len(clients))))
+if listed > SHOWN_ROWS:
+    st.caption(L("rows_shown", shown=count(SHOWN_ROWS), total=count(listed)))
 shown, columns = charts.display_table(clients.head(SHOWN_ROWS), f.lang)
 picked = st.dataframe(shown, key="clients_table", hide_index=True, column_config=columns,
                       on_select="rerun", selection_mode="single-row")

@@ -17,6 +17,8 @@
 --   search         text, optional    Part of the client id or name (matched literally).
 --   client_id      textlist, optional  Exactly these clients (one client's row, when a list
 --                                     elsewhere drills to its detail).
+--   page_rows      int, optional     Only the first page_rows rows (the page shows a slice of a
+--                                     list that may hold millions); every row when empty.
 -- Columns:
 --   client_id      Client.
 --   name           Name (personal data).
@@ -33,6 +35,9 @@
 --   status         normal, dormant or closed.
 --   open_cases     Pending retention cases of the client.
 --   segment        Client segment.
+--   list_clients   Rows matching the filters, all of them (the same on every row).
+--   list_aum       Their AUM summed, RMB.
+--   list_aum_change  Their aum_change summed, RMB.
 with target as (
     select distinct month_index
     from snapshots
@@ -83,7 +88,7 @@ listed as (
     left join open_cases as o on o.client_id = r.client_id
 ),
 
-final as (
+filtered as (
     select *
     from listed
     where ($branch_id is null or list_contains($branch_id, branch_id))
@@ -100,7 +105,26 @@ final as (
       -- strpos, not LIKE: a % or _ typed in the search box is a character, not a wildcard
       and ($search is null or strpos(client_id, $search) > 0 or strpos(name, $search) > 0)
       and ($client_id is null or list_contains($client_id, client_id))
-    order by aum desc, client_id
+),
+
+numbered as (
+    select
+        *,
+        count(*) over () as list_clients,
+        sum(aum) over () as list_aum,
+        sum(aum_change) over () as list_aum_change,
+        row_number() over (order by aum desc, client_id) as row_no
+    from filtered
+),
+
+final as (
+    select
+        client_id, name, phone, id_number, branch_id, branch_name, manager_id, manager_name,
+        tier, aum, aum_prev, aum_change, status, open_cases, segment,
+        list_clients, list_aum, list_aum_change
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+    order by row_no
 )
 
 select * from final

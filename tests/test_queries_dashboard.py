@@ -107,6 +107,20 @@ def test_client_list_whole_month(runner):
     assert out["name"].tolist()[0] == "客户C05" and out["branch_name"].tolist()[0] == "徐汇支行"
 
 
+def test_client_list_page_with_the_totals_of_every_row(runner):
+    whole = runner.run("client_list", {"month": "2024-02"})
+    # every row carries the list's totals: 6 clients, their AUM and change summed
+    assert rows(whole[["list_clients", "list_aum", "list_aum_change"]].drop_duplicates()) == [
+        (6, 7_700_099.99, -400_000.0)]
+    page = runner.run("client_list", {"month": "2024-02", "page_rows": 2})
+    assert page["client_id"].tolist() == ["C05", "C04"]
+    assert rows(page[["list_clients", "list_aum", "list_aum_change"]]) == [
+        (6, 7_700_099.99, -400_000.0)] * 2
+    filtered = runner.run("client_list", {"month": "2024-02", "branch_id": "B2", "page_rows": 1})
+    assert rows(filtered[["client_id", "list_clients", "list_aum", "list_aum_change"]]) == [
+        ("C05", 2, 7_000_100.0, 1_000_000.0)]
+
+
 @pytest.mark.parametrize("params,expected", [
     ({"tier": ["gold", "mass"], "has_open_case": "yes"}, ["C01"]),
     ({"has_open_case": "no", "branch_id": "B2"}, ["C05", "C07"]),
