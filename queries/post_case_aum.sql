@@ -21,51 +21,14 @@ with outcomes as (
     union all select 'lost', 2
 ),
 
-closed as (
-    select
-        case_id,
-        client_id,
-        outcome,
-        -- month_index of a date: year * 12 + month - 1, as in the snapshots
-        year(opened_on) * 12 + month(opened_on) - 1 as opened_index,
-        year(closed_on) * 12 + month(closed_on) - 1 as closed_index
-    from retention_cases
-    where outcome in ('retained', 'lost')
-      and ($from_date is null or closed_on >= $from_date)
+-- case_aum (tierflow/cubes.py): each closed case with the client's AUM in the month before it
+-- was opened and 1 and 3 months after it was closed, worked out at load
+per_case as (
+    select outcome, aum_before, aum_after_1m, aum_after_3m
+    from case_aum
+    where ($from_date is null or closed_on >= $from_date)
       and ($to_date is null or closed_on <= $to_date)
       and ($branch_id is null or list_contains($branch_id, branch_id))
-),
-
--- the three months each case looks at; reading only those rows keeps the joins small
-case_months as (
-    select client_id, opened_index - 1 as month_index from closed
-    union all
-    select client_id, closed_index + 1 from closed
-    union all
-    select client_id, closed_index + 3 from closed
-),
-
-present_aum as (
-    select s.client_id, s.month_index, s.aum
-    from snapshots as s
-    join (select distinct client_id, month_index from case_months) as m
-        on m.client_id = s.client_id and m.month_index = s.month_index
-    where s.present
-),
-
-per_case as (
-    select
-        c.outcome,
-        coalesce(b.aum, 0) as aum_before,
-        coalesce(a1.aum, 0) as aum_after_1m,
-        coalesce(a3.aum, 0) as aum_after_3m
-    from closed as c
-    left join present_aum as b
-        on b.client_id = c.client_id and b.month_index = c.opened_index - 1
-    left join present_aum as a1
-        on a1.client_id = c.client_id and a1.month_index = c.closed_index + 1
-    left join present_aum as a3
-        on a3.client_id = c.client_id and a3.month_index = c.closed_index + 3
 ),
 
 sums as (

@@ -43,6 +43,8 @@ def params_for(name: str, runner) -> list[dict]:
         variants.append({**base, "vip_rank": 2})
     if "month" in declared:
         variants.append({"month": months[len(months) // 2]})
+    if "from_date" in declared:
+        variants.append({"from_date": f"{months[-12]}-01", "to_date": f"{months[-1]}-28"})
     return variants
 
 

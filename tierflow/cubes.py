@@ -16,6 +16,10 @@ narrowed tables, so the figures follow one definition either way.
 - ``cohort_cube``: one row per cohort (branch in the cohort month, VIP rank, cohort month) and
   month k after it in which a member is present, with the members retained at k under each
   churn definition and their AUM. The retention triangle reads it.
+- ``case_aum``: one row per closed retention case (retained or lost) with the client's AUM in
+  the month before it was opened and 1 and 3 months after it was closed (0 when not present
+  then). The AUM-after-retention figures read it. It keeps its client, so a manager's scope
+  cuts it like any table of clients' rows.
 
 ``churn_aum_floor`` is baked into both (settings.lake_fingerprint: a change asks for a
 rebuild); the runner binds the same value as ``$cube_churn_aum_floor`` when it derives them.
@@ -80,11 +84,56 @@ join snapshots as s
 group by m.branch_id, m.min_rank, m.month_index, s.month_index - m.month_index
 """
 
+CASE_AUM = """
+with closed as (
+    select
+        case_id, client_id, branch_id, outcome, opened_on, closed_on,
+        -- month_index of a date: year * 12 + month - 1, as in the snapshots
+        year(opened_on) * 12 + month(opened_on) - 1 as opened_index,
+        year(closed_on) * 12 + month(closed_on) - 1 as closed_index
+    from retention_cases
+    where outcome in ('retained', 'lost')
+),
+
+-- the three months each case looks at; reading only those rows keeps the joins small
+case_months as (
+    select client_id, opened_index - 1 as month_index from closed
+    union all
+    select client_id, closed_index + 1 from closed
+    union all
+    select client_id, closed_index + 3 from closed
+),
+
+present_aum as (
+    select s.client_id, s.month_index, s.aum
+    from snapshots as s
+    join (select distinct client_id, month_index from case_months) as m
+        on m.client_id = s.client_id and m.month_index = s.month_index
+    where s.present
+)
+
+select
+    c.case_id, c.client_id, c.branch_id, c.outcome, c.opened_on, c.closed_on,
+    coalesce(b.aum, 0) as aum_before,
+    coalesce(a1.aum, 0) as aum_after_1m,
+    coalesce(a3.aum, 0) as aum_after_3m
+from closed as c
+left join present_aum as b
+    on b.client_id = c.client_id and b.month_index = c.opened_index - 1
+left join present_aum as a1
+    on a1.client_id = c.client_id and a1.month_index = c.closed_index + 1
+left join present_aum as a3
+    on a3.client_id = c.client_id and a3.month_index = c.closed_index + 3
+"""
+
 # name → (SQL, the logical tables it reads)
 CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tier_cube": (TIER_CUBE, ("snapshots",)),
     "cohort_cube": (COHORT_CUBE, ("snapshots", "tier_entries")),
+    "case_aum": (CASE_AUM, ("snapshots", "retention_cases")),
 }
+# the tables that keep their client: a manager's scope narrows them by client, no derivation
+BY_CLIENT = ("case_aum",)
 
 
 def params(settings: Settings) -> dict:
@@ -104,7 +153,8 @@ def write(writer, settings: Settings, memory_limit: str = "1GB") -> dict[str, in
     entries = writer.dir / "tier_entries.parquet"
     if not entries.exists() and writer.base_dir is not None:
         entries = writer.base_dir / "tier_entries.parquet"
-    sources = {"snapshots": months, "tier_entries": [str(entries)]}
+    sources = {"snapshots": months, "tier_entries": [str(entries)],
+               "retention_cases": [str(writer.dir / "retention_cases.parquet")]}
     counts = {}
     try:
         for name, (sql, reads) in CUBES.items():
@@ -112,8 +162,9 @@ def write(writer, settings: Settings, memory_limit: str = "1GB") -> dict[str, in
                               for table in reads)
             out = writer.dir / f"{name}.parquet"
             ordered = f"with {lead}\nselect * from ({sql}) order by all"
-            copy_parquet(con, ordered, {**params(settings), **{t: sources[t] for t in reads}},
-                         out, row_group_size=65_536)
+            bound = {k: v for k, v in params(settings).items() if f"${k}" in sql}
+            copy_parquet(con, ordered, {**bound, **{t: sources[t] for t in reads}}, out,
+                         row_group_size=65_536)
             counts[name] = con.execute("select count(*) from read_parquet($out)",
                                        {"out": str(out)}).fetchone()[0]
         return counts

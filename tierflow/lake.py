@@ -10,7 +10,7 @@ Layout under ``<data dir>/lake/``::
         tier_entries.parquet  first month per client at each tier rank (tierflow/history.py)
         computed_warnings.parquet  the warning rules' warnings (tierflow/warning_rules.py)
         dormant_months.parquet  reactivations.parquet   dormancy (tierflow/dormancy.py)
-        tier_cube.parquet  cohort_cube.parquet   aggregates for the dashboard (tierflow/cubes.py)
+        tier_cube.parquet  cohort_cube.parquet  case_aum.parquet   for the dashboard (cubes.py)
         snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
         load/report.json  load/set_aside.csv   the report of the load that made it
 
@@ -45,7 +45,7 @@ LOAD_THREADS = 2
 # Logical tables every version holds; queries name these, never files.
 TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
                "maturities", "tier_entries", "computed_warnings", "dormant_months",
-               "reactivations", "tier_cube", "cohort_cube")
+               "reactivations", "tier_cube", "cohort_cube", "case_aum")
 SNAPSHOTS = "snapshots"
 VERSION_NAME = re.compile(r"v\d{6}")
 
