@@ -166,6 +166,16 @@ def test_same_delivery_twice_changes_nothing(tmp_path, first_load):
     assert (lake.current_version(), lake.manifest()) == before
 
 
+def test_a_rebuild_derives_a_table_the_version_lacks(tmp_path, first_load):
+    # a version loaded by an older tierflow, before the case_aum table existed
+    lake = Lake(tmp_path / "data")
+    (lake.path(lake.current_version()) / "case_aum.parquet").unlink()
+    rebuilt = ingest(None, tmp_path / "data", SETTINGS)
+    assert not rebuilt.unchanged and rebuilt.version == "v000002"
+    assert (lake.path("v000002") / "case_aum.parquet").exists()
+    assert ingest(None, tmp_path / "data", SETTINGS).unchanged  # now there is nothing to do
+
+
 def test_a_delivered_month_replaces_that_month(tmp_path, first_load):
     load(tmp_path, "d2", {"snapshots": [snap("2024-02", "000123", "10")]})
     load(tmp_path, "d3", {"snapshots": [snap("2024-01", "000456", "777.77")]})

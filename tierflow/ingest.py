@@ -643,7 +643,8 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
     fingerprint = sorted((f.name, f.sha256) for f in report.files if f.table)
     if previous and previous[-1].get("fingerprint") == [list(x) for x in fingerprint] \
             and lake.manifest().get("settings") == settings.lake_fingerprint \
-            and lake.manifest().get("warning_settings") == settings.warning_fingerprint:
+            and lake.manifest().get("warning_settings") == settings.warning_fingerprint \
+            and _has_every_table(lake):
         report.unchanged = True
         report.version = lake.current_version()
         return report
@@ -657,6 +658,13 @@ def ingest(delivery: Path | None, data_dir: Path, settings: Settings, *, by: str
         report.version = None
         _keep_refused(lake, report, by)
     return report
+
+
+def _has_every_table(lake: Lake) -> bool:
+    """Whether the current version holds every table this tierflow derives (one loaded by an
+    older tierflow may lack some: a rebuild then derives them, it is not a no-op)."""
+    files = lake.table_files(lake.require_version())
+    return all(path.exists() for paths in files.values() for path in paths)
 
 
 def _keep_refused(lake: Lake, report: LoadReport, by: str) -> None:
