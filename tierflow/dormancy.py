@@ -6,7 +6,9 @@ client and month (which takes seconds at 200,000 clients; once per load it is af
 Every load recomputes both tables whole from every month of the new version, like the warning
 engine (tierflow/warning_rules.py), so a replaced month or a rebuild after a change of
 ``dormancy_months`` leaves nothing stale; the setting is part of the lake's warning
-fingerprint, so a change asks for ``python -m tierflow rebuild``.
+fingerprint, so a change asks for ``python -m tierflow rebuild``. Like the warnings, the work
+runs once per bucket of clients (tierflow/buckets.py) and the tables are written from the
+passes' parts, so memory stays bounded whatever the lake's size.
 
 The definitions (DOMAIN.md "Definitions the numbers follow", "Dormant client reactivation"),
 N = ``dormancy_months``:
@@ -43,17 +45,22 @@ from pathlib import Path
 
 import duckdb
 
-from tierflow import history
+from tierflow import buckets, history
 from tierflow.lake import copy_parquet
 from tierflow.settings import Settings
 
 TABLES = ("dormant_months", "reactivations")
 
+# Each statement below covers one bucket of clients ($bucket of $buckets, tierflow/buckets.py):
+# every read of the snapshots keeps that bucket's rows only, and the rows come unsorted (the
+# tables' order, ORDER, is applied when the parts are written as one table).
+ORDER = "month_index, branch_id, client_id"
+
 # One sort of the slim rows for the row-by-row rules (windows over the client's months), one
 # for the running values (spell start, what the months before it looked like, where an active
 # run ends); the names and amounts are joined back for the few rows that are kept.
 MARKED = """
-create temp table marked as
+create or replace temp table marked as
 with slim as (
     select
         client_id, month_index, present, txn_count,
@@ -63,6 +70,7 @@ with slim as (
         present and (coalesce(txn_count, 0) <= 0 or coalesce(status = 'dormant', false))
             as quiet
     from read_parquet($snapshots)
+    where hash(client_id) % $buckets = $bucket
 ),
 
 rows_by_client as (
@@ -151,8 +159,7 @@ select
 from marked as m
 join read_parquet($snapshots) as s
   on s.client_id = m.client_id and s.month_index = m.month_index
-where m.dormant
-order by m.month_index, s.branch_id, m.client_id
+where m.dormant and hash(s.client_id) % $buckets = $bucket
 """
 
 REACTIVATIONS = """
@@ -167,11 +174,13 @@ sides as (
     select
         r.client_id, r.month_index,
         s.month_index < r.quiet_start as before,
-        cast(s.txn_count as double) as txn, cast(s.turnover as double) as turnover,
-        cast(s.products_held as double) as products, cast(s.fee_income as double) as fee
+        -- integers and decimals, not doubles: their averages (exact sums) do not depend on
+        -- the order rows arrive in, which the threads and the client buckets change
+        s.txn_count as txn, s.turnover as turnover, s.products_held as products,
+        s.fee_income as fee
     from reactivated as r
     join read_parquet($snapshots) as s on s.client_id = r.client_id
-    where s.present
+    where s.present and hash(s.client_id) % $buckets = $bucket
       and (s.month_index between r.quiet_start - 3 and r.quiet_start - 1
            or s.month_index between r.month_index and r.month_index + 2)
 ),
@@ -208,15 +217,15 @@ join read_parquet($snapshots) as s
 join read_parquet($snapshots) as d
   on d.client_id = r.client_id and d.month_index = r.month_index - 1
 left join averages as a on a.client_id = r.client_id and a.month_index = r.month_index
-order by r.month_index, d.branch_id, r.client_id
+where hash(s.client_id) % $buckets = $bucket and hash(d.client_id) % $buckets = $bucket
 """
 
 
 def compute(snapshots: list[Path], out_dir: Path, settings: Settings, work: Path,
-            memory_limit: str = "512MB") -> dict[str, int]:
+            memory_limit: str = "512MB", steps: buckets.Steps | None = None) -> dict[str, int]:
     """Write both tables for these snapshot files (every month of one version) into
-    `out_dir`; return their row counts. `work` takes DuckDB's spill files and is removed
-    afterwards."""
+    `out_dir`; return their row counts. `work` takes DuckDB's spill files and the passes'
+    parts, and is removed afterwards; `steps` counts a step per bucket of clients."""
     work.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(work),
                                  "preserve_insertion_order": False})
@@ -224,27 +233,30 @@ def compute(snapshots: list[Path], out_dir: Path, settings: Settings, work: Path
     try:
         last = con.execute("select max(month_index) from read_parquet($snapshots)",
                            files).fetchone()[0]
-        con.execute(MARKED, {**files, "dormancy_months": int(settings.dormancy_months),
-                             "last_index": -1 if last is None else int(last)})
-        counts = {}
-        for table, sql in (("dormant_months", DORMANT_MONTHS),
-                           ("reactivations", REACTIVATIONS)):
-            out = out_dir / f"{table}.parquet"
-            copy_parquet(con, sql, files, out, row_group_size=65_536)
-            counts[table] = con.execute("select count(*) from read_parquet($out)",
-                                        {"out": str(out)}).fetchone()[0]
-        return counts
+
+        def one_pass(bucket: dict, n: int) -> None:
+            con.execute(MARKED, {**files, **bucket,
+                                 "dormancy_months": int(settings.dormancy_months),
+                                 "last_index": -1 if last is None else int(last)})
+            for table, sql in (("dormant_months", DORMANT_MONTHS),
+                               ("reactivations", REACTIVATIONS)):
+                copy_parquet(con, sql, {**files, **bucket}, buckets.part(work, table, n))
+
+        buckets.run(con, files["snapshots"], work, one_pass, steps)
+        return {table: buckets.write_table(con, work, table, ORDER,
+                                           out_dir / f"{table}.parquet")
+                for table in TABLES}
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
 
-def write(writer, settings: Settings) -> dict[str, int]:
+def write(writer, settings: Settings, steps: buckets.Steps | None = None) -> dict[str, int]:
     """Compute the tables of the version being written (its months: this load's files, else
     the base version's) into its folder."""
     files = history.MonthFiles(writer.dir, writer.base_dir)
     months = [files.path(m) for m in files.months()]
     if not months:  # no month yet: the empty snapshots file gives the columns
         months = [writer.dir / "snapshots" / "empty.parquet"]
-    return compute(months, writer.dir, settings, writer.dir / "work-dormancy")
+    return compute(months, writer.dir, settings, writer.dir / "work-dormancy", steps=steps)
