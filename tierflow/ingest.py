@@ -741,13 +741,9 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
                 f"{settings.max_set_aside_share:.0%} allowed (setting max_set_aside_share).")
             raise _Refused
         # derived from every month and the maturities: computed_warnings (warning_rules.py)
-        steps.add(1)
-        warning_rules.write(writer, settings)
-        steps.tick()
+        warning_rules.write(writer, settings, steps)  # a step per bucket of clients
         # derived from every month: dormant_months, reactivations (dormancy.py)
-        steps.add(1)
-        dormancy.write(writer, settings)
-        steps.tick()
+        dormancy.write(writer, settings, steps)  # a step per bucket of clients
         # derived from every month and tier_entries: tier_cube, cohort_cube (cubes.py)
         steps.add(1)
         cubes.write(writer, settings)
