@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,8 +23,8 @@ import pytest
 from tierflow.access import EVERYTHING, Scope
 from tierflow.demo import generate_delivery
 from tierflow.ingest import ingest
-from tierflow.queries import QueryRunner, catalog
-from tierflow.settings import Settings
+from tierflow.queries import DuckDBEngine, QueryRunner, catalog, runner_for
+from tierflow.settings import Settings, load_settings
 from tierflow.spark_engine import SparkEngine, SparkTranslationError, spark_sql
 
 pytestmark = [
@@ -212,3 +213,26 @@ def test_missing_list_parameters_are_typed_nulls():
     text = spark_sql(query, "select * from t where $tier is null or list_contains($tier, x)",
                      {"tier": None})
     assert "CAST(:tier AS ARRAY<STRING>)" in text and "$" not in text
+
+
+def test_the_engine_setting_puts_the_app_on_spark(lake, tmp_path, spark, picks):
+    """`engine = "spark"` in the data folder's settings: the runner the app, the command line
+    and the exports share (runner_for) runs on Spark, with the same answers."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(lake, data_dir)
+    (data_dir / "settings.toml").write_text('[engine]\nengine = "spark"\n'
+                                            'spark_master = "local[2]"\n')
+    assert load_settings(data_dir).spark_master == "local[2]"
+    runner = runner_for(data_dir)
+    assert isinstance(runner.engine, SparkEngine)
+    assert isinstance(QueryRunner(lake).engine, DuckDBEngine)
+    params = {"month": picks["month"]}
+    expected = QueryRunner(lake).run_arrow("tier_distribution", params, scope=EVERYTHING)
+    assert expected.num_rows > 0
+    assert_same_answer("tier_distribution", expected,
+                       runner.run_arrow("tier_distribution", params, scope=EVERYTHING))
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="engine.engine must be one of"):
+        Settings(engine="oracle")

@@ -121,14 +121,11 @@ def spark_sql(query: NamedQuery, sql: str, params: dict) -> str:
             f"{exc}") from exc
 
 
-def _is_local(master: str) -> bool:
-    return master.startswith("local")
-
-
 class SparkEngine:
     """Named queries on a SparkSession: `master` is `local[N]`, a cluster's master URL or a
-    Spark Connect address (`sc://...`). Each engine works in a session of its own, so the
-    temporary views of two data folders in one process never meet."""
+    Spark Connect address (`sc://...`); or `session`, a SparkSession to start from (the tests
+    share one). Each engine works in a session of its own, so the temporary views of two data
+    folders in one process never meet."""
 
     def __init__(self, master: str = "local[2]", session=None):
         if session is None:
@@ -139,7 +136,7 @@ class SparkEngine:
                 builder = builder.remote(master)
             else:
                 builder = builder.master(master)
-                if _is_local(master):
+                if master.startswith("local"):
                     # embedded in the app's process: no web UI listening beside it
                     builder = builder.config("spark.ui.enabled", "false")
             session = builder.getOrCreate()
