@@ -1,13 +1,14 @@
 """The per-client work of a load (warnings, dormancy) split into buckets of clients
 (tierflow/buckets.py) writes the same tables, row for row and in the same order, as one pass
-over every client."""
+over every client; and warnings and dormancy over the same passes (tierflow/per_client.py, as
+a load runs them) write what each writes alone."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from tierflow import buckets, dormancy, warning_rules
+from tierflow import buckets, dormancy, per_client, warning_rules
 from tierflow.lake import Lake
 from tierflow.settings import Settings
 
@@ -63,3 +64,22 @@ def test_several_buckets_write_the_tables_of_one(version, tmp_path, monkeypatch)
         assert many[table].equals(frame), table
         # the load wrote the same (one bucket at this size)
         assert pl.read_parquet(version / f"{table}.parquet").equals(frame), table
+
+
+def test_warnings_and_dormancy_over_the_same_passes(version, tmp_path, monkeypatch):
+    rows = pl.scan_parquet(sorted((version / "snapshots").glob("*.parquet"))).select(
+        pl.len()).collect().item()
+    alone, _ = _tables(version, tmp_path / "alone", -(-rows // 7), monkeypatch)
+    snapshots = sorted((version / "snapshots").glob("*.parquet"))
+    steps = Steps()
+    out = tmp_path / "together"
+    out.mkdir()
+    counts = per_client.compute(snapshots, version / "maturities.parquet", out, Settings(),
+                                out / "work", steps=steps)
+
+    assert steps.added == [7] and steps.ticks == 7
+    assert not (out / "work").exists()
+    for table, frame in alone.items():
+        together = pl.read_parquet(out / f"{table}.parquet")
+        assert counts[table] == frame.height
+        assert together.equals(frame), table

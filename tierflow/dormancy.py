@@ -8,7 +8,9 @@ engine (tierflow/warning_rules.py), so a replaced month or a rebuild after a cha
 ``dormancy_months`` leaves nothing stale; the setting is part of the lake's warning
 fingerprint, so a change asks for ``python -m tierflow rebuild``. Like the warnings, the work
 runs once per bucket of clients (tierflow/buckets.py) and the tables are written from the
-passes' parts, so memory stays bounded whatever the lake's size.
+passes' parts, so memory stays bounded whatever the lake's size; every statement reads the
+pass's temp table ``bucket_rows`` (the bucket's snapshot rows, read from the lake once a pass,
+over the same passes as the warnings in a load: tierflow/per_client.py).
 
 The definitions (DOMAIN.md "Definitions the numbers follow", "Dormant client reactivation"),
 N = ``dormancy_months``:
@@ -40,20 +42,20 @@ Tables (one row group of 64k rows after another, in month order):
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 
-from tierflow import buckets, history
-from tierflow.lake import copy_parquet
+from tierflow import buckets
+from tierflow.lake import LOAD_MEMORY_LIMIT, copy_parquet
 from tierflow.settings import Settings
 
 TABLES = ("dormant_months", "reactivations")
 
-# Each statement below covers one bucket of clients ($bucket of $buckets, tierflow/buckets.py):
-# every read of the snapshots keeps that bucket's rows only, and the rows come unsorted (the
-# tables' order, ORDER, is applied when the parts are written as one table).
+# Each statement below covers one bucket of clients (tierflow/buckets.py): it reads the
+# snapshots from the pass's temp table bucket_rows (the bucket's rows, read from the lake once
+# a pass), and the rows come unsorted (the tables' order, ORDER, is applied when the parts are
+# written as one table). Bound parameters only.
 ORDER = "month_index, branch_id, client_id"
 
 # One sort of the slim rows for the row-by-row rules (windows over the client's months), one
@@ -69,8 +71,7 @@ with slim as (
         -- part of a quiet spell: present without a positive txn_count, or flagged dormant
         present and (coalesce(txn_count, 0) <= 0 or coalesce(status = 'dormant', false))
             as quiet
-    from read_parquet($snapshots)
-    where hash(client_id) % $buckets = $bucket
+    from bucket_rows
 ),
 
 rows_by_client as (
@@ -157,9 +158,9 @@ select
     s.last_txn_date, cast(m.quiet_months as integer) as quiet_months,
     coalesce(m.reactivated_next, false) as reactivated_next
 from marked as m
-join read_parquet($snapshots) as s
+join bucket_rows as s
   on s.client_id = m.client_id and s.month_index = m.month_index
-where m.dormant and hash(s.client_id) % $buckets = $bucket
+where m.dormant
 """
 
 REACTIVATIONS = """
@@ -179,8 +180,8 @@ sides as (
         s.txn_count as txn, s.turnover as turnover, s.products_held as products,
         s.fee_income as fee
     from reactivated as r
-    join read_parquet($snapshots) as s on s.client_id = r.client_id
-    where s.present and hash(s.client_id) % $buckets = $bucket
+    join bucket_rows as s on s.client_id = r.client_id
+    where s.present
       and (s.month_index between r.quiet_start - 3 and r.quiet_start - 1
            or s.month_index between r.month_index and r.month_index + 2)
 ),
@@ -212,51 +213,50 @@ select
     a.products_before, a.products_after, a.fee_before, a.fee_after,
     cast(r.run_end as integer) as run_end
 from reactivated as r
-join read_parquet($snapshots) as s
+join bucket_rows as s
   on s.client_id = r.client_id and s.month_index = r.month_index
-join read_parquet($snapshots) as d
+join bucket_rows as d
   on d.client_id = r.client_id and d.month_index = r.month_index - 1
 left join averages as a on a.client_id = r.client_id and a.month_index = r.month_index
-where hash(s.client_id) % $buckets = $bucket and hash(d.client_id) % $buckets = $bucket
 """
 
 
+class Job:
+    """Dormancy as a job of the bucket passes (tierflow/buckets.py): both tables, written
+    into `out_dir`."""
+
+    def __init__(self, out_dir: Path, settings: Settings):
+        self.out_dir = out_dir
+        self.dormancy_months = int(settings.dormancy_months)
+        self.last_index = -1
+
+    def start(self, con: duckdb.DuckDBPyConnection, snapshots: list[str]) -> None:
+        # the last month of the data (a run ending after it has no end yet)
+        last = con.execute("select max(month_index) from read_parquet($snapshots)",
+                           {"snapshots": snapshots}).fetchone()[0]
+        self.last_index = -1 if last is None else int(last)
+
+    def one_pass(self, con: duckdb.DuckDBPyConnection, bucket: dict, work: Path,
+                 n: int) -> None:
+        con.execute(MARKED, {"dormancy_months": self.dormancy_months,
+                             "last_index": self.last_index})
+        for table, sql in (("dormant_months", DORMANT_MONTHS),
+                           ("reactivations", REACTIVATIONS)):
+            copy_parquet(con, sql, {}, buckets.part(work, table, n))
+
+    def finish(self, con: duckdb.DuckDBPyConnection, work: Path) -> dict[str, int]:
+        """Both tables' row counts."""
+        con.execute("drop table if exists marked")
+        return {table: buckets.write_table(con, work, table, ORDER,
+                                           self.out_dir / f"{table}.parquet")
+                for table in TABLES}
+
+
 def compute(snapshots: list[Path], out_dir: Path, settings: Settings, work: Path,
-            memory_limit: str = "512MB", steps: buckets.Steps | None = None) -> dict[str, int]:
+            memory_limit: str = LOAD_MEMORY_LIMIT,
+            steps: buckets.Steps | None = None) -> dict[str, int]:
     """Write both tables for these snapshot files (every month of one version) into
     `out_dir`; return their row counts. `work` takes DuckDB's spill files and the passes'
-    parts, and is removed afterwards; `steps` counts a step per bucket of clients."""
-    work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(work),
-                                 "preserve_insertion_order": False})
-    files = {"snapshots": [str(p) for p in snapshots]}
-    try:
-        last = con.execute("select max(month_index) from read_parquet($snapshots)",
-                           files).fetchone()[0]
-
-        def one_pass(bucket: dict, n: int) -> None:
-            con.execute(MARKED, {**files, **bucket,
-                                 "dormancy_months": int(settings.dormancy_months),
-                                 "last_index": -1 if last is None else int(last)})
-            for table, sql in (("dormant_months", DORMANT_MONTHS),
-                               ("reactivations", REACTIVATIONS)):
-                copy_parquet(con, sql, {**files, **bucket}, buckets.part(work, table, n))
-
-        buckets.run(con, files["snapshots"], work, one_pass, steps)
-        return {table: buckets.write_table(con, work, table, ORDER,
-                                           out_dir / f"{table}.parquet")
-                for table in TABLES}
-    finally:
-        con.close()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-
-def write(writer, settings: Settings, steps: buckets.Steps | None = None) -> dict[str, int]:
-    """Compute the tables of the version being written (its months: this load's files, else
-    the base version's) into its folder."""
-    files = history.MonthFiles(writer.dir, writer.base_dir)
-    months = [files.path(m) for m in files.months()]
-    if not months:  # no month yet: the empty snapshots file gives the columns
-        months = [writer.dir / "snapshots" / "empty.parquet"]
-    return compute(months, writer.dir, settings, writer.dir / "work-dormancy", steps=steps)
+    parts, and is removed afterwards; `steps` counts a step per bucket of clients. (A load
+    computes them with the warnings over the same passes: tierflow/per_client.py.)"""
+    return buckets.compute(snapshots, work, [Job(out_dir, settings)], memory_limit, steps)[0]

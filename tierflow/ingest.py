@@ -28,7 +28,7 @@ from typing import Iterator, Protocol
 
 import polars as pl
 
-from tierflow import contract, cubes, dormancy, history, warning_rules
+from tierflow import contract, cubes, history, per_client
 from tierflow.contract import Column, Table
 from tierflow.lake import Lake, copy_parquet, duck_type, load_connection, quoted
 from tierflow.settings import TIER_CODES, Settings
@@ -740,10 +740,9 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
                 f"({report.set_aside_share:.1%}) break a rule, more than the "
                 f"{settings.max_set_aside_share:.0%} allowed (setting max_set_aside_share).")
             raise _Refused
-        # derived from every month and the maturities: computed_warnings (warning_rules.py)
-        warning_rules.write(writer, settings, steps)  # a step per bucket of clients
-        # derived from every month: dormant_months, reactivations (dormancy.py)
-        dormancy.write(writer, settings, steps)  # a step per bucket of clients
+        # derived from every month (and the maturities), over the same buckets of clients:
+        # computed_warnings (warning_rules.py), dormant_months, reactivations (dormancy.py)
+        per_client.write(writer, settings, steps)  # a step per bucket of clients
         # derived from every month and tier_entries: tier_cube, cohort_cube (cubes.py)
         steps.add(1)
         cubes.write(writer, settings)

@@ -7,9 +7,11 @@ maturities file), so a delivered month that replaces a loaded one, or a rebuild 
 change of the warning settings, leaves no stale warning behind. One DuckDB statement reads
 each client's months in order with window functions (a sort of the snapshot rows by client
 and month) and writes the warnings with COPY straight to parquet. It runs once per bucket of
-clients (tierflow/buckets.py: about 6M snapshot rows a pass) and the table is written from the
-passes' parts, so memory stays bounded whatever the lake's size; DuckDB spills to the version's
-work folder when it runs short.
+clients (tierflow/buckets.py: about 6M snapshot rows a pass, read from the lake once into the
+pass's temp table ``bucket_rows``, which dormancy's statements read too when a load runs both:
+tierflow/per_client.py) and the table is written from the passes' parts, so memory stays
+bounded whatever the lake's size; DuckDB spills to the version's work folder when it runs
+short.
 
 The rules, for a snapshot month M (thresholds are settings, section ``warnings``):
 
@@ -44,13 +46,12 @@ loads: ``OUT-202610-<client>``, ``DWN-``, ``ACT-``, ``DRM-``, and for maturities
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 
-from tierflow import buckets, history
-from tierflow.lake import copy_parquet
+from tierflow import buckets
+from tierflow.lake import LOAD_MEMORY_LIMIT, copy_parquet
 from tierflow.settings import TIER_CODES, Settings
 
 TABLE = "computed_warnings"
@@ -58,19 +59,16 @@ RULES = ("large_outflow", "downgrade", "activity_drop", "maturity", "dormancy")
 SEVERITIES = ("high", "medium", "low")
 
 # Bound parameters only: settings arrive as $values, file lists as lists of paths. The
-# warnings of one bucket of clients ($bucket of $buckets, tierflow/buckets.py), unsorted.
+# warnings of one bucket of clients ($bucket of $buckets, tierflow/buckets.py), unsorted: its
+# snapshot rows are the pass's temp table bucket_rows (read from the lake once a pass, for
+# the sort by client and month and for the join back), its maturities are read here.
 SQL = """
--- the bucket's snapshot rows, for the sort by client and month and for the join back
-with client_rows as not materialized (
-    select * from read_parquet($snapshots) where hash(client_id) % $buckets = $bucket
-),
-
 -- Only numbers go through the sort by client and month; the names (branch, manager, tier,
 -- month) are joined back for the few rows that raise a warning.
-slim as not materialized (
+with slim as not materialized (
     select client_id, month_index, aum, tier_rank, present,
            coalesce(status = 'dormant', false) as dormant_status, txn_count
-    from client_rows
+    from bucket_rows
 ),
 
 -- Each row beside the client's earlier rows. A lag k rows back is k months back only when
@@ -206,7 +204,7 @@ raised as (
         w.rule, w.amount, s.tier, $tier_codes[w.band_rank + 1] as tier_before, s.aum,
         w.aum_earlier, s.status, s.txn_count, w.txn_average, w.due_on, w.product_type
     from wanted as w
-    join client_rows as s
+    join bucket_rows as s
       on s.client_id = w.client_id and s.month_index = w.month_index
 )
 
@@ -242,35 +240,32 @@ def parameters(settings: Settings) -> dict:
     }
 
 
+class Job:
+    """The warnings as a job of the bucket passes (tierflow/buckets.py), written to `out`."""
+
+    def __init__(self, maturities: Path, out: Path, settings: Settings):
+        self.params = {"maturities": str(maturities), **parameters(settings)}
+        self.out = out
+
+    def start(self, con: duckdb.DuckDBPyConnection, snapshots: list[str]) -> None:
+        pass
+
+    def one_pass(self, con: duckdb.DuckDBPyConnection, bucket: dict, work: Path,
+                 n: int) -> None:
+        copy_parquet(con, SQL, {**self.params, **bucket}, buckets.part(work, TABLE, n))
+
+    def finish(self, con: duckdb.DuckDBPyConnection, work: Path) -> int:
+        """How many warnings were raised."""
+        return buckets.write_table(con, work, TABLE, ORDER, self.out)
+
+
 def compute(snapshots: list[Path], maturities: Path, out: Path, settings: Settings,
-            work: Path, memory_limit: str = "512MB", steps: buckets.Steps | None = None) -> int:
+            work: Path, memory_limit: str = LOAD_MEMORY_LIMIT,
+            steps: buckets.Steps | None = None) -> int:
     """Write the warnings of these snapshot files (every month of one version) and
     maturities to `out` (parquet); return how many were raised. `work` takes DuckDB's
     spill files and the passes' parts, and is removed afterwards; `steps` counts a step per
-    bucket of clients."""
-    work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": memory_limit,
-                                 "temp_directory": str(work),
-                                 "preserve_insertion_order": False})
-    files = [str(p) for p in snapshots]
-    params = {"snapshots": files, "maturities": str(maturities), **parameters(settings)}
-    try:
-        buckets.run(con, files, work, lambda bucket, n: copy_parquet(
-            con, SQL, {**params, **bucket}, buckets.part(work, TABLE, n)), steps)
-        return buckets.write_table(con, work, TABLE, ORDER, out)
-    finally:
-        con.close()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-
-def write(writer, settings: Settings, steps: buckets.Steps | None = None) -> int:
-    """Compute the warnings of the version being written (its months: this load's files,
-    else the base version's) into its ``computed_warnings.parquet``."""
-    files = history.MonthFiles(writer.dir, writer.base_dir)
-    months = [files.path(m) for m in files.months()]
-    if not months:  # no month yet: the empty snapshots file gives the columns
-        months = [writer.dir / "snapshots" / "empty.parquet"]
-    return compute(months, writer.dir / "maturities.parquet",
-                   writer.dir / f"{TABLE}.parquet", settings, writer.dir / "work-warnings",
-                   steps=steps)
+    bucket of clients. (A load computes them with dormancy over the same passes:
+    tierflow/per_client.py.)"""
+    return buckets.compute(snapshots, work, [Job(maturities, out, settings)], memory_limit,
+                           steps)[0]
