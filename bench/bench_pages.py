@@ -57,6 +57,9 @@ def server_side(data_dir: Path, repeat: int) -> dict[str, dict[str, list[float]]
             started = time.perf_counter()
             at.switch_page(f"app_pages/{page}.py").run()
         first = [time.perf_counter() - started]
+        if "month" not in at.session_state:  # the sign-in form instead of the app
+            raise SystemExit(f"{USER} could not sign in to {data_dir} (no demo users there? "
+                             "`python -m tierflow --data-dir DIR demo --if-missing` adds them)")
         started = time.perf_counter()
         at.run()
         again = [time.perf_counter() - started]
