@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.bench_pages import percentile, print_pages
+from bench.bench_pages import percentile, print_browser, print_server
 from bench.bench_queries import RESULTS, cases, ensure_lake
 from bench.reference import RawLake, differences, reference_names
 from tierflow.access import EVERYTHING
@@ -167,8 +167,10 @@ def main() -> None:
         from bench.bench_pages import browser_side, server_side
 
         server = server_side(data_dir, 3)
+        print_server(server)
         browser = None if args.no_browser else browser_side(data_dir, 3)
-        print_pages(server, browser)
+        if browser:
+            print_browser(browser)
         every = [t for page, m in server.items() if not page.startswith("_")
                  for t in m["first"] + m["changes"]]
         summary |= {"pages_median_ms": statistics.median(every) * 1000,
