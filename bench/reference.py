@@ -22,8 +22,15 @@ from tierflow.queries import bind, parse_header
 from tierflow.settings import load_settings
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
-# the tables whose rows follow the client, cut to a manager's clients
-_CLIENT_TABLES = ("snapshots", "tier_entries", "retention_cases", "warnings", "maturities")
+# How a manager's book is cut out of each table, as the runner's scope does: their clients,
+# those clients' branches, and the rows that follow those clients ("source": the table's files).
+_OWN_CLIENTS_ROWS = "select * from source where client_id in (select client_id from clients)"
+_MANAGER_CUTS = {
+    "clients": "select * from source where manager_id = $m",
+    "branches": "select * from source where branch_id in (select branch_id from clients)",
+    **{table: _OWN_CLIENTS_ROWS for table in
+       ("snapshots", "tier_entries", "retention_cases", "warnings", "maturities")},
+}
 
 
 def reference_names() -> list[str]:
@@ -41,24 +48,19 @@ class RawLake:
         self.con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB"})
         files = lake.table_files(lake.require_version())
         for table in ("clients", *(t for t in files if t != "clients")):
-            paths = [str(p) for p in files[table]]
-            if manager_id is not None and table == "clients":
-                self.con.execute("create table clients as select * from read_parquet($f) "
-                                 "where manager_id = $m", {"f": paths, "m": manager_id})
-            elif manager_id is not None and table == "branches":  # their clients' branches
-                self.con.execute("create table branches as select * from read_parquet($f) "
-                                 "where branch_id in (select branch_id from clients)",
-                                 {"f": paths})
-            elif manager_id is not None and table in _CLIENT_TABLES:
-                self.con.execute(f"create table {table} as select * from read_parquet($f) "
-                                 "where client_id in (select client_id from clients)",
-                                 {"f": paths})
-            else:
-                self.con.read_parquet(paths).create_view(table)
+            rows = self.con.read_parquet([str(p) for p in files[table]])
+            cut = _MANAGER_CUTS.get(table) if manager_id is not None else None
+            if cut is None:
+                rows.create_view(table)
+            else:  # the manager's rows as a table of that name (the relation API names it)
+                rows.create_view("source", replace=True)
+                self.con.sql(cut, params={"m": manager_id} if "$m" in cut else None) \
+                    .create(table)
 
     def run(self, name: str, params: dict | None = None) -> pa.Table:
         query = parse_header(name, (REFERENCE_DIR / f"{name}.sql").read_text(encoding="utf-8"))
-        return self.con.sql(query.sql, params=bind(query, params or {}, self.settings)).to_arrow_table()
+        bound = bind(query, params or {}, self.settings)
+        return self.con.sql(query.sql, params=bound).to_arrow_table()
 
 
 def differences(got: pa.Table, expected: pa.Table) -> list[str]:
