@@ -29,7 +29,8 @@ _MANAGER_CUTS = {
     "clients": "select * from source where manager_id = $m",
     "branches": "select * from source where branch_id in (select branch_id from clients)",
     **{table: _OWN_CLIENTS_ROWS for table in
-       ("snapshots", "tier_entries", "retention_cases", "warnings", "maturities")},
+       ("snapshots", "tier_entries", "retention_cases", "warnings", "maturities",
+        "computed_warnings", "dormant_months", "reactivations")},
 }
 
 

@@ -4,7 +4,8 @@
 -- Grain: one row per group with at least one such client. group_by tier: the client's tier in
 --   from_month, or new (not present in from_month); ordered new, then tier rank. group_by
 --   branch: the client's branch in to_month, or in from_month when it exited; ordered by
---   branch. Any other group_by gives no rows.
+--   branch. Any other group_by gives no rows. Consecutive months read the month pairs stored at
+--   load (transition_cube); any other pair joins the two months' rows.
 -- Parameters:
 --   from_month  month, required   The earlier month, YYYY-MM.
 --   to_month    month, required   The later month, YYYY-MM.
@@ -19,42 +20,83 @@
 --   staying_change  Sum of (AUM in to_month - AUM in from_month) of the clients present in both, RMB.
 --   exited_aum      AUM in from_month of the clients not present in to_month, RMB.
 --   closing_aum     AUM in to_month of the clients present then, RMB.
-with month_a as (
-    select client_id, tier, tier_rank, branch_id, aum
+with consecutive_pair as (
+    -- one month after the other: the pair stored at load (transition_cube), month_index
+    -- = year * 12 + month - 1; the condition depends on the parameters alone, so the path
+    -- not taken reads nothing. A side outside the branches counts as not present.
+    select
+        case when from_rank is not null
+                  and ($branch_id is null or list_contains($branch_id, from_branch_id))
+             then from_rank end as from_rank,
+        case when to_rank is not null
+                  and ($branch_id is null or list_contains($branch_id, to_branch_id))
+             then to_rank end as to_rank,
+        from_branch_id,
+        to_branch_id,
+        aum_from,
+        aum_to
+    from transition_cube
+    where month_index = cast(substr($to_month, 1, 4) as integer) * 12
+                        + cast(substr($to_month, 6, 2) as integer) - 1
+      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
+          = cast(substr($from_month, 1, 4) as integer) * 12
+             + cast(substr($from_month, 6, 2) as integer) + 1
+),
+
+month_a as (
+    select client_id, tier_rank, branch_id, aum
     from snapshots
     where month = $from_month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
+      -- any other pair of months
+      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
+          <> cast(substr($from_month, 1, 4) as integer) * 12
+             + cast(substr($from_month, 6, 2) as integer) + 1
 ),
 
 month_b as (
-    select client_id, branch_id, aum
+    select client_id, tier_rank, branch_id, aum
     from snapshots
     where month = $to_month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
+      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
+          <> cast(substr($from_month, 1, 4) as integer) * 12
+             + cast(substr($from_month, 6, 2) as integer) + 1
+),
+
+pairs as (
+    -- rank empty: not present (or outside the branches) in that month
+    select from_rank, to_rank, from_branch_id, to_branch_id, aum_from, aum_to
+    from consecutive_pair
+    where from_rank is not null or to_rank is not null
+    union all
+    select a.tier_rank, b.tier_rank, a.branch_id, b.branch_id, a.aum, b.aum
+    from month_a as a
+    full outer join month_b as b on a.client_id = b.client_id
 ),
 
 moves as (
     select
-        case when coalesce($group_by, 'tier') = 'tier' then coalesce(a.tier, 'new')
+        case when coalesce($group_by, 'tier') = 'tier' then coalesce(t.tier, 'new')
              -- to_month's branch, or from_month's for a client that exited
-             when b.client_id is not null then b.branch_id
-             else a.branch_id
+             when p.to_rank is not null then p.to_branch_id
+             else p.from_branch_id
         end as group_key,
         -- new sorts before every tier; branches sort by group_key alone
-        case when coalesce($group_by, 'tier') = 'tier' then coalesce(a.tier_rank, -1)
+        case when coalesce($group_by, 'tier') = 'tier' then coalesce(p.from_rank, -1)
              else 0
         end as group_rank,
-        coalesce(a.aum, 0) as opening_aum,
-        case when a.client_id is null then b.aum else 0 end as new_aum,
-        case when a.client_id is not null and b.client_id is not null then b.aum - a.aum
+        case when p.from_rank is null then 0 else p.aum_from end as opening_aum,
+        case when p.from_rank is null then p.aum_to else 0 end as new_aum,
+        case when p.from_rank is not null and p.to_rank is not null then p.aum_to - p.aum_from
              else 0
         end as staying_change,
-        case when b.client_id is null then a.aum else 0 end as exited_aum,
-        coalesce(b.aum, 0) as closing_aum
-    from month_a as a
-    full outer join month_b as b on a.client_id = b.client_id
+        case when p.to_rank is null then p.aum_from else 0 end as exited_aum,
+        case when p.to_rank is null then 0 else p.aum_to end as closing_aum
+    from pairs as p
+    left join tiers as t on t.tier_rank = p.from_rank
     where coalesce($group_by, 'tier') in ('tier', 'branch')
 ),
 

@@ -3,7 +3,9 @@
 --   first month in the data in which its tier is VIP; a member is eligible at k if cohort
 --   month + k is a month in the data, and retained at k if, in that month, it is present at
 --   VIP tier (vip_to_mass, the default), present at all (closure), or present with AUM at or
---   above the churn floor (aum_floor).
+--   above the churn floor (aum_floor). The floor is the setting churn_aum_floor the lake was
+--   built with. Counted from cohort_group_cube (members per cohort and group, retained 3, 6
+--   and 12 months on under each churn definition, built at load; tierflow/cubes.py).
 -- Grain: one row per group with at least one cohort member (none when nobody was ever VIP);
 --   tiers in rank order, branches and segments by group_key.
 -- Parameters:
@@ -15,7 +17,6 @@
 --   vip_rank   int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
 --   churn_definition  text, setting churn_definition   What "retained" means: vip_to_mass,
 --                     closure or aum_floor (any other value retains nobody).
---   churn_aum_floor   number, setting churn_aum_floor   AUM floor (RMB) for aum_floor.
 -- Columns:
 --   group_key       Branch id, tier code, or segment (unknown when empty).
 --   cohort_clients  Cohort members in the group (all cohorts together).
@@ -28,96 +29,74 @@
 --   eligible_12     As eligible_3, 12 months on.
 --   retained_12     As retained_3, 12 months on.
 --   rate_12         retained_12 / eligible_12; empty when eligible_12 is 0.
-with kept_months as (
-    -- the month rows in which a client counts as retained, per churn definition
-    select client_id, month_index
-    from snapshots
-    where present
-      and case $churn_definition
-              when 'vip_to_mass' then tier_rank >= $vip_rank
-              when 'closure' then true
-              when 'aum_floor' then aum >= cast($churn_aum_floor as decimal(18, 2))
-              else false
-          end
-),
-
-months as (
+with months as (
+    -- every month with a snapshot row: the cube has rows for each, present or not
     select distinct month_index
-    from snapshots
+    from tier_cube
 ),
 
--- tier_entries holds each client's first month at the VIP rank or above (built at load)
-members as (
+-- cohort_group_cube (tierflow/cubes.py): per cohort (branch in the cohort month, VIP rank,
+-- cohort month), tier in the cohort month and segment, the members, and of them those
+-- retained 3, 6 and 12 months on under each churn definition
+cohorts as (
     select
-        e.client_id,
-        e.month_index as cohort_index,
         -- the dimension switch on the bound parameter (no dynamic SQL)
         case coalesce($dimension, 'branch')
-            when 'branch' then e.branch_id
+            when 'branch' then g.branch_id
             when 'tier' then t.tier
-            when 'segment' then coalesce(c.segment, 'unknown')
+            when 'segment' then coalesce(g.segment, 'unknown')
         end as group_key,
-        case when coalesce($dimension, 'branch') = 'tier' then e.tier_rank else 0 end
-            as group_order
-    from tier_entries as e
-    join tiers as t on t.tier_rank = e.tier_rank
-    left join clients as c on c.client_id = e.client_id
-    where e.min_rank = $vip_rank
-      and ($branch_id is null or list_contains($branch_id, e.branch_id))
+        case when coalesce($dimension, 'branch') = 'tier' then g.tier_rank else 0 end
+            as group_order,
+        g.cohort_index,
+        g.members,
+        case $churn_definition
+            when 'vip_to_mass' then g.vip_retained_3
+            when 'closure' then g.present_retained_3
+            when 'aum_floor' then g.floor_retained_3
+            else 0
+        end as retained_3,
+        case $churn_definition
+            when 'vip_to_mass' then g.vip_retained_6
+            when 'closure' then g.present_retained_6
+            when 'aum_floor' then g.floor_retained_6
+            else 0
+        end as retained_6,
+        case $churn_definition
+            when 'vip_to_mass' then g.vip_retained_12
+            when 'closure' then g.present_retained_12
+            when 'aum_floor' then g.floor_retained_12
+            else 0
+        end as retained_12
+    from cohort_group_cube as g
+    join tiers as t on t.tier_rank = g.tier_rank
+    where g.min_rank = $vip_rank
+      and ($branch_id is null or list_contains($branch_id, g.branch_id))
 ),
 
-groups as (
-    select group_key, group_order, count(*) as cohort_clients
-    from members
-    group by group_key, group_order
-),
-
-horizons as (
-    select 3 as k
-    union all select 6
-    union all select 12
-),
-
--- One row per member and horizon k at which it is eligible (cohort month + k in the data).
-cells as (
-    select
-        m.group_key,
-        h.k,
-        case when kept.client_id is null then 0 else 1 end as is_retained
-    from members as m
-    cross join horizons as h
-    join months as later on later.month_index = m.cohort_index + h.k
-    left join kept_months as kept
-        on kept.client_id = m.client_id and kept.month_index = m.cohort_index + h.k
-),
-
-cell_counts as (
-    select
-        group_key,
-        cast(sum(case when k = 3 then 1 else 0 end) as bigint) as eligible_3,
-        cast(sum(case when k = 3 then is_retained else 0 end) as bigint) as retained_3,
-        cast(sum(case when k = 6 then 1 else 0 end) as bigint) as eligible_6,
-        cast(sum(case when k = 6 then is_retained else 0 end) as bigint) as retained_6,
-        cast(sum(case when k = 12 then 1 else 0 end) as bigint) as eligible_12,
-        cast(sum(case when k = 12 then is_retained else 0 end) as bigint) as retained_12
-    from cells
-    group by group_key
-),
-
+-- a member is eligible at k when its cohort month + k is a month in the data
 counted as (
     select
-        g.group_key,
-        g.group_order,
-        g.cohort_clients,
-        coalesce(n.eligible_3, 0) as eligible_3,
-        coalesce(n.retained_3, 0) as retained_3,
-        coalesce(n.eligible_6, 0) as eligible_6,
-        coalesce(n.retained_6, 0) as retained_6,
-        coalesce(n.eligible_12, 0) as eligible_12,
-        coalesce(n.retained_12, 0) as retained_12
-    from groups as g
-    -- null-safe: an unknown dimension value gives one group with an empty key
-    left join cell_counts as n on n.group_key is not distinct from g.group_key
+        c.group_key,
+        c.group_order,
+        cast(sum(c.members) as bigint) as cohort_clients,
+        cast(sum(case when m3.month_index is null then 0 else c.members end) as bigint)
+            as eligible_3,
+        cast(sum(case when m3.month_index is null then 0 else c.retained_3 end) as bigint)
+            as retained_3,
+        cast(sum(case when m6.month_index is null then 0 else c.members end) as bigint)
+            as eligible_6,
+        cast(sum(case when m6.month_index is null then 0 else c.retained_6 end) as bigint)
+            as retained_6,
+        cast(sum(case when m12.month_index is null then 0 else c.members end) as bigint)
+            as eligible_12,
+        cast(sum(case when m12.month_index is null then 0 else c.retained_12 end) as bigint)
+            as retained_12
+    from cohorts as c
+    left join months as m3 on m3.month_index = c.cohort_index + 3
+    left join months as m6 on m6.month_index = c.cohort_index + 6
+    left join months as m12 on m12.month_index = c.cohort_index + 12
+    group by c.group_key, c.group_order
 ),
 
 final as (

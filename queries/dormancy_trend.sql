@@ -4,7 +4,9 @@
 --   each of the dormancy_months - 1 months before it (a month without a row for the client,
 --   or with no txn_count, is not a month without transactions). Reactivated in M: dormant in
 --   M-1, present in M with txn_count > 0. Both are worked out when data is loaded, with the
---   dormancy_months setting in force (the dormant_months table, tierflow/dormancy.py).
+--   dormancy_months setting in force (the dormant_months table, tierflow/dormancy.py), and
+--   counted per month and branch then (dormancy_cube; present clients from tier_cube,
+--   tierflow/cubes.py).
 -- Grain: one row per month in the data and branch with present clients that month, then one
 --   row per month for all branches together (branch_id empty); in month order, the all-branch
 --   row first, then by branch_id.
@@ -24,26 +26,25 @@
 --   reactivated        Of them, reactivated in M.
 --   reactivation_rate  reactivated / dormant_before; empty when dormant_before is 0.
 with months as (
+    -- every month with a snapshot row: the cube has rows for each, present or not
     select distinct month, month_index
-    from snapshots
+    from tier_cube
 ),
 
 present_counts as (
-    select month_index, branch_id, count(*) as present_clients
-    from snapshots
+    select month_index, branch_id, cast(sum(clients) as bigint) as present_clients
+    from tier_cube
     where present
       and ($branch_id is null or list_contains($branch_id, branch_id))
     group by month_index, branch_id
 ),
 
--- dormant months (worked out at load); reactivated_next: reactivated in M+1
+-- dormant clients per month and branch (counted at load, one row each); reactivated_next:
+-- of them, reactivated in M+1
 dormant_counts as (
-    select
-        month_index, branch_id, count(*) as dormant, sum(aum) as dormant_aum,
-        cast(sum(case when reactivated_next then 1 else 0 end) as bigint) as reactivated_next
-    from dormant_months
+    select month_index, branch_id, dormant, dormant_aum, reactivated_next
+    from dormancy_cube
     where $branch_id is null or list_contains($branch_id, branch_id)
-    group by month_index, branch_id
 ),
 
 by_branch as (

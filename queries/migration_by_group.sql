@@ -6,7 +6,8 @@
 --   the client's branch in to_month. group_by manager: the client's manager in to_month
 --   together with the client's branch in to_month, so a manager whose clients sit in two
 --   branches that month has two rows; clients with no manager in to_month make the rows with
---   an empty group_key. Any other group_by gives no rows.
+--   an empty group_key. Any other group_by gives no rows. Consecutive months read the month
+--   pairs stored at load (transition_cube); any other pair joins the two months' rows.
 -- Parameters:
 --   from_month  month, required   The earlier month, YYYY-MM.
 --   to_month    month, required   The later month, YYYY-MM.
@@ -23,11 +24,31 @@
 --   net_upgrades    upgrades - downgrades.
 --   upgrade_rate    upgrades / staying.
 --   downgrade_rate  downgrades / staying.
-with month_a as (
+with consecutive_pair as (
+    -- one month after the other: the pair stored at load (transition_cube), month_index
+    -- = year * 12 + month - 1; the condition depends on the parameters alone, so the path
+    -- not taken reads nothing
+    select to_branch_id as branch_id, to_manager_id as manager_id, from_rank, to_rank, clients
+    from transition_cube
+    where month_index = cast(substr($to_month, 1, 4) as integer) * 12
+                        + cast(substr($to_month, 6, 2) as integer) - 1
+      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
+          = cast(substr($from_month, 1, 4) as integer) * 12
+             + cast(substr($from_month, 6, 2) as integer) + 1
+      and from_rank is not null
+      and to_rank is not null
+      and ($branch_id is null or list_contains($branch_id, to_branch_id))
+),
+
+month_a as (
     select client_id, tier_rank
     from snapshots
     where month = $from_month
       and present
+      -- any other pair of months
+      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
+          <> cast(substr($from_month, 1, 4) as integer) * 12
+             + cast(substr($from_month, 6, 2) as integer) + 1
 ),
 
 month_b as (
@@ -36,18 +57,31 @@ month_b as (
     where month = $to_month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
+      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
+          <> cast(substr($from_month, 1, 4) as integer) * 12
+             + cast(substr($from_month, 6, 2) as integer) + 1
+),
+
+both_months as (
+    -- the clients present in both months, with their branch and manager in to_month
+    select branch_id, manager_id, from_rank, to_rank, clients
+    from consecutive_pair
+    union all
+    select b.branch_id, b.manager_id, a.tier_rank, b.tier_rank, 1
+    from month_a as a
+    join month_b as b on a.client_id = b.client_id
 ),
 
 staying as (
     select
-        case when coalesce($group_by, 'branch') = 'branch' then b.branch_id
-             else b.manager_id
+        case when coalesce($group_by, 'branch') = 'branch' then branch_id
+             else manager_id
         end as group_key,
-        b.branch_id,
-        case when b.tier_rank > a.tier_rank then 1 else 0 end as upgrade,
-        case when b.tier_rank < a.tier_rank then 1 else 0 end as downgrade
-    from month_a as a
-    join month_b as b on a.client_id = b.client_id
+        branch_id,
+        clients,
+        case when to_rank > from_rank then clients else 0 end as upgrades,
+        case when to_rank < from_rank then clients else 0 end as downgrades
+    from both_months
     where coalesce($group_by, 'branch') in ('branch', 'manager')
 ),
 
@@ -55,10 +89,10 @@ counts as (
     select
         group_key,
         branch_id,
-        count(*) as staying,
         -- bigint: an integer sum is int128 in DuckDB and bigint on Spark
-        cast(sum(upgrade) as bigint) as upgrades,
-        cast(sum(downgrade) as bigint) as downgrades
+        cast(sum(clients) as bigint) as staying,
+        cast(sum(upgrades) as bigint) as upgrades,
+        cast(sum(downgrades) as bigint) as downgrades
     from staying
     group by group_key, branch_id
 ),

@@ -6,7 +6,8 @@
 --   ntile(100) over the ranking (AUM descending, ties by client_id): with N >= 100 clients
 --   there are 100 buckets whose sizes differ by at most one (the larger ones first); with
 --   N < 100 there are N buckets of one client each, so top_percent runs 1..N and only
---   client_share is the true share. No rows when no client is present.
+--   client_share is the true share. No rows when no client is present. All branches or one
+--   read the buckets stored at load (concentration_cube); several branches rank their rows.
 -- Parameters:
 --   month      month, required   The month, YYYY-MM.
 --   branch_id  textlist, optional  Branches, by the client's branch that month (comma-separated on
@@ -17,12 +18,26 @@
 --   client_share clients / all present clients.
 --   aum          AUM of those clients summed (cumulative, RMB).
 --   aum_share    aum / the AUM of all present clients; empty when that total is 0.
-with present as (
+with stored as (
+    -- every branch, or one: the buckets ranked at load (concentration_cube, branch empty for
+    -- all branches); the condition depends on the parameters alone, so the path not taken
+    -- reads nothing
+    select bucket, clients, aum
+    from concentration_cube
+    where month = $month
+      and (($branch_id is null and branch_id is null)
+           or (array_length($branch_id) = 1 and list_contains($branch_id, branch_id)))
+),
+
+present as (
+    -- several branches: their clients ranked here
     select client_id, aum
     from snapshots
     where month = $month
       and present
-      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and $branch_id is not null
+      and array_length($branch_id) > 1
+      and list_contains($branch_id, branch_id)
 ),
 
 ranked as (
@@ -34,6 +49,9 @@ ranked as (
 ),
 
 buckets as (
+    select bucket, clients, aum
+    from stored
+    union all
     select bucket, count(*) as clients, sum(aum) as aum
     from ranked
     group by bucket

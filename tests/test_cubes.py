@@ -1,8 +1,9 @@
 """The load-time aggregates (tierflow/cubes.py) give exactly the figures computed from the raw
 snapshot rows (bench/reference/*.sql, run outside the runner), for every query that reads
-them: all branches, one branch, a branch head's scope, a manager's own clients (where the
-runner derives the cubes from the manager's rows), each churn definition; and again after a
-delivered month replaces a loaded one."""
+them: all branches, one branch, two branches, a branch head's scope, a manager's own clients
+(where the runner derives the cubes from the manager's rows, and a branch head's scope the
+cubes a filter cannot cut), each churn definition, consecutive and other month pairs; and
+again after a delivered month replaces a loaded one."""
 
 from __future__ import annotations
 
@@ -31,16 +32,30 @@ def lake(tmp_path_factory):
     return root
 
 
+# the groupings a query's group_by takes (its header)
+GROUPINGS = {"aum_bridge": ("tier", "branch"), "migration_by_group": ("branch", "manager")}
+# the other values a query's dimension takes (its header; the default's variants come first)
+DIMENSIONS = {"cohort_breakdown": ("tier", "segment")}
+
+
 def params_for(name: str, runner) -> list[dict]:
     months = runner.lake.months()
     declared = {p.name for p in catalog()[name].parameters}
     base = {"month": months[-1]} if "month" in declared else {}
+    if "from_month" in declared:  # consecutive months read the cube; others the raw rows
+        base = {"from_month": months[-2], "to_month": months[-1]}
     variants = [base]
+    if "from_month" in declared:
+        variants += [{"from_month": months[0], "to_month": months[1]},
+                     {"from_month": months[-5], "to_month": months[-1]}]
+    variants += [{**base, "group_by": g} for g in GROUPINGS.get(name, ())]
     if "churn_definition" in declared:
         variants = [{**base, "churn_definition": d}
                     for d in ("vip_to_mass", "closure", "aum_floor")]
     if "vip_rank" in declared:
         variants.append({**base, "vip_rank": 2})
+    # each other grouping with every churn definition and VIP rank above
+    variants += [{**v, "dimension": d} for d in DIMENSIONS.get(name, ()) for v in variants]
     if "month" in declared:
         variants.append({"month": months[len(months) // 2]})
     if "from_date" in declared:
@@ -56,14 +71,15 @@ def check(runner, raw: RawLake, name: str, params: dict) -> None:
 
 
 @pytest.mark.parametrize("name", reference_names())
-def test_every_branch_and_one_branch(lake, name):
+def test_every_branch_one_branch_and_two(lake, name):
     runner = QueryRunner(lake / "data").for_scope(EVERYTHING)
     raw = RawLake(lake / "data")
-    branch = sorted(runner.run("branches")["branch_id"])[1]
+    branches = sorted(runner.run("branches")["branch_id"])
     for params in params_for(name, runner):
         check(runner, raw, name, params)
         if any(p.name == "branch_id" for p in catalog()[name].parameters):
-            check(runner, raw, name, {**params, "branch_id": [branch]})
+            check(runner, raw, name, {**params, "branch_id": [branches[1]]})
+            check(runner, raw, name, {**params, "branch_id": branches[1:3]})
 
 
 @pytest.mark.parametrize("name", reference_names())

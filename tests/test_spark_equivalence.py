@@ -36,8 +36,9 @@ pytestmark = [
 QUERIES = sorted(catalog())
 # Scoped runs are slow on Spark (a second or so a query on two cores), so a few queries that
 # between them read every scoped table, the masked columns and the aggregates.
-SCOPED_QUERIES = ("client_list", "monthly_totals", "cohort_retention", "warnings",
-                  "retention_ledger", "todo_birthdays", "managers")
+SCOPED_QUERIES = ("client_list", "monthly_totals", "cohort_retention", "cohort_breakdown",
+                  "tier_transition", "wealth_concentration", "warnings", "retention_ledger",
+                  "todo_birthdays", "managers")
 # Extra parameter sets the pages pass besides their defaults: list filters bound as arrays,
 # each grouping of the queries that take a dimension, a strftime month and a day's warnings.
 EXTRA_CASES = {
@@ -47,10 +48,13 @@ EXTRA_CASES = {
     "retention_by_dimension": lambda p: {"dimension": "closed_month"},
     "warnings": lambda p: {"raised_on": p["raised_on"], "rule": ["maturity", "dormancy"]},
     "cohort_breakdown": lambda p: {"dimension": "segment"},
-    "aum_bridge": lambda p: {"from_month": p["from_month"], "to_month": p["to_month"],
-                             "group_by": "branch"},
-    "migration_by_group": lambda p: {"from_month": p["from_month"], "to_month": p["to_month"],
-                                     "group_by": "manager"},
+    # consecutive months (the pages' default) read transition_cube; months further apart
+    # join the two months' rows
+    "tier_transition": lambda p: {"from_month": p["earlier_month"]},
+    "aum_bridge": lambda p: {"from_month": p["earlier_month"], "group_by": "branch"},
+    "migration_by_group": lambda p: {"group_by": "manager"},
+    # one branch reads concentration_cube's buckets, as all branches do; two rank the rows
+    "wealth_concentration": lambda p: {"month": p["month"], "branch_id": [p["branch"]]},
 }
 
 
@@ -99,7 +103,8 @@ def picks(duck) -> dict:
     case_client = everything.run_arrow("retention_ledger").column("client_id")[0].as_py()
     last = dt.date.fromisoformat(months[-1] + "-01")
     month_end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(1)
-    return {"month": months[-1], "from_month": months[-4], "to_month": months[-1],
+    return {"month": months[-1], "from_month": months[-2], "to_month": months[-1],
+            "earlier_month": months[-4],
             "cohort_month": months[0], "months_since": 3, "client_id": case_client,
             "from_date": months[0] + "-01", "to_date": month_end.isoformat(),
             "raised_on": month_end, "dimension": "channel",

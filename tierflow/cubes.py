@@ -16,13 +16,30 @@ narrowed tables, so the figures follow one definition either way.
 - ``cohort_cube``: one row per cohort (branch in the cohort month, VIP rank, cohort month) and
   month k after it in which a member is present, with the members retained at k under each
   churn definition and their AUM. The retention triangle reads it.
+- ``cohort_group_cube``: one row per cohort (branch in the cohort month, VIP rank, cohort
+  month), tier in the cohort month and segment (``clients.segment``), with the members and
+  those retained 3, 6 and 12 months on under each churn definition. The retention by branch,
+  entry tier or segment reads it (which of those months are in the data: from ``tier_cube``).
 - ``case_aum``: one row per closed retention case (retained or lost) with the client's AUM in
   the month before it was opened and 1 and 3 months after it was closed (0 when not present
   then). The AUM-after-retention figures read it. It keeps its client, so a manager's scope
   cuts it like any table of clients' rows.
+- ``dormancy_cube``: one row per month and branch (the client's that month) with dormant
+  clients, with their AUM and with those of them reactivated the month after, from
+  ``dormant_months`` (tierflow/dormancy.py; a load writes it before the cubes). The dormant
+  page's trend reads it (present clients from ``tier_cube``).
+- ``transition_cube``: one row per month M and the client's branch in M − 1 and in M, manager in
+  M and tier rank in M − 1 and in M (empty: not present then, so new or exited), with clients
+  and their AUM in both months. The migration page reads it for consecutive months; its rows
+  span two branches, so a branch's scope derives it too. A load computes it one month pair
+  at a time.
+- ``concentration_cube``: one row per month, branch (empty: all branches) and AUM bucket of the
+  ranking of present clients (ntile 100, AUM descending) with its clients and AUM. The wealth
+  concentration curve reads it for all branches or one; the all-branch rows make a branch's
+  scope derive it.
 
-``churn_aum_floor`` is baked into both (settings.lake_fingerprint: a change asks for a
-rebuild); the runner binds the same value as ``$cube_churn_aum_floor`` when it derives them.
+``churn_aum_floor`` is baked into tier_cube, cohort_cube and cohort_group_cube
+(settings.lake_fingerprint: a change asks for a rebuild); the runner binds the same value as ``$cube_churn_aum_floor`` when it derives them.
 """
 
 from __future__ import annotations
@@ -31,7 +48,7 @@ import shutil
 from pathlib import Path
 
 from tierflow import history
-from tierflow.lake import copy_parquet, load_connection
+from tierflow.lake import LOAD_MEMORY_LIMIT, copy_parquet, load_connection
 from tierflow.settings import Settings
 
 TIER_CUBE = """
@@ -84,6 +101,42 @@ join snapshots as s
 group by m.branch_id, m.min_rank, m.month_index, s.month_index - m.month_index
 """
 
+# Each member meets its snapshot rows of cohort month + 3, + 6 and + 12 only (an equality
+# join, not every later month); a member with no present row then counts as not retained.
+COHORT_GROUP_CUBE = """
+select
+    e.branch_id,
+    e.min_rank,
+    e.month_index as cohort_index,
+    e.tier_rank,
+    c.segment,
+    cast(sum(case when h.k = 3 then 1 else 0 end) as bigint) as members,
+    cast(sum(case when h.k = 3 and s.tier_rank >= e.min_rank then 1 else 0 end) as bigint)
+        as vip_retained_3,
+    cast(sum(case when h.k = 3 and s.client_id is not null then 1 else 0 end) as bigint)
+        as present_retained_3,
+    cast(sum(case when h.k = 3 and s.aum >= cast($cube_churn_aum_floor as decimal(18, 2))
+                  then 1 else 0 end) as bigint) as floor_retained_3,
+    cast(sum(case when h.k = 6 and s.tier_rank >= e.min_rank then 1 else 0 end) as bigint)
+        as vip_retained_6,
+    cast(sum(case when h.k = 6 and s.client_id is not null then 1 else 0 end) as bigint)
+        as present_retained_6,
+    cast(sum(case when h.k = 6 and s.aum >= cast($cube_churn_aum_floor as decimal(18, 2))
+                  then 1 else 0 end) as bigint) as floor_retained_6,
+    cast(sum(case when h.k = 12 and s.tier_rank >= e.min_rank then 1 else 0 end) as bigint)
+        as vip_retained_12,
+    cast(sum(case when h.k = 12 and s.client_id is not null then 1 else 0 end) as bigint)
+        as present_retained_12,
+    cast(sum(case when h.k = 12 and s.aum >= cast($cube_churn_aum_floor as decimal(18, 2))
+                  then 1 else 0 end) as bigint) as floor_retained_12
+from tier_entries as e
+left join clients as c on c.client_id = e.client_id
+cross join (select 3 as k union all select 6 union all select 12) as h
+left join snapshots as s
+  on s.client_id = e.client_id and s.month_index = e.month_index + h.k and s.present
+group by e.branch_id, e.min_rank, e.month_index, e.tier_rank, c.segment
+"""
+
 CASE_AUM = """
 with closed as (
     select
@@ -126,14 +179,127 @@ left join present_aum as a3
     on a3.client_id = c.client_id and a3.month_index = c.closed_index + 3
 """
 
+DORMANCY_CUBE = """
+select
+    month,
+    month_index,
+    branch_id,
+    count(*) as dormant,
+    sum(aum) as dormant_aum,
+    cast(sum(case when reactivated_next then 1 else 0 end) as bigint) as reactivated_next
+from dormant_months
+group by month, month_index, branch_id
+"""
+
+TRANSITION_CUBE = """
+with pair_present as (
+    select client_id, month_index, branch_id, manager_id, tier_rank, aum
+    from snapshots
+    where present
+),
+
+pair_months as (
+    select distinct month_index
+    from snapshots
+),
+
+-- the rows of month M - 1 for the pair (M - 1, M), for every month M of the data
+pair_from as (
+    select p.*, p.month_index + 1 as to_index
+    from pair_present as p
+    join pair_months as m on m.month_index = p.month_index + 1
+),
+
+pair_moves as (
+    -- present in M: from M - 1 when present then (else new)
+    select
+        b.month_index,
+        a.branch_id as from_branch_id,
+        b.branch_id as to_branch_id,
+        b.manager_id as to_manager_id,
+        a.tier_rank as from_rank,
+        b.tier_rank as to_rank,
+        a.aum as aum_from,
+        b.aum as aum_to
+    from pair_present as b
+    left join pair_from as a on a.client_id = b.client_id and a.to_index = b.month_index
+    union all
+    -- present in M - 1, not in M: exited
+    select
+        a.to_index,
+        a.branch_id,
+        cast(null as varchar),
+        cast(null as varchar),
+        a.tier_rank,
+        cast(null as tinyint),
+        a.aum,
+        cast(null as decimal(18, 2))
+    from pair_from as a
+    left join pair_present as b on b.client_id = a.client_id and b.month_index = a.to_index
+    where b.client_id is null
+)
+
+select
+    month_index,
+    from_branch_id,
+    to_branch_id,
+    to_manager_id,
+    from_rank,
+    to_rank,
+    count(*) as clients,
+    sum(aum_from) as aum_from,
+    sum(aum_to) as aum_to
+from pair_moves
+group by month_index, from_branch_id, to_branch_id, to_manager_id, from_rank, to_rank
+"""
+
+CONCENTRATION_CUBE = """
+with conc_present as (
+    select month, month_index, branch_id, client_id, aum
+    from snapshots
+    where present
+),
+
+-- ntile(100) over the ranking (AUM descending, ties by client_id), in each branch and over
+-- all branches
+conc_ranked as (
+    select
+        month, month_index, branch_id, aum,
+        ntile(100) over (partition by month, month_index, branch_id
+                         order by aum desc, client_id) as bucket
+    from conc_present
+    union all
+    select
+        month, month_index, cast(null as varchar), aum,
+        ntile(100) over (partition by month, month_index order by aum desc, client_id)
+    from conc_present
+)
+
+select month, month_index, branch_id, bucket, count(*) as clients, sum(aum) as aum
+from conc_ranked
+group by month, month_index, branch_id, bucket
+"""
+
 # name → (SQL, the logical tables it reads)
 CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tier_cube": (TIER_CUBE, ("snapshots",)),
     "cohort_cube": (COHORT_CUBE, ("snapshots", "tier_entries")),
+    "cohort_group_cube": (COHORT_GROUP_CUBE, ("snapshots", "tier_entries", "clients")),
     "case_aum": (CASE_AUM, ("snapshots", "retention_cases")),
+    "dormancy_cube": (DORMANCY_CUBE, ("dormant_months",)),
+    "transition_cube": (TRANSITION_CUBE, ("snapshots",)),
+    "concentration_cube": (CONCENTRATION_CUBE, ("snapshots",)),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
 BY_CLIENT = ("case_aum",)
+# the cubes a load computes one month at a time, from that month's file and those of the
+# months before it that it needs: a self-join or a ranking of all months at once would hold
+# every snapshot row in its hash table or sort
+BY_MONTH: dict[str, int] = {"transition_cube": 1, "concentration_cube": 0}
+# the cubes a branch's scope cannot cut out by a filter (rows that span two branches, a
+# client's in two months; rankings over all branches): it derives them from its rows, as a
+# manager's scope does
+ACROSS_BRANCHES = ("transition_cube", "concentration_cube")
 
 
 def params(settings: Settings) -> dict:
@@ -141,7 +307,7 @@ def params(settings: Settings) -> dict:
     return {"cube_churn_aum_floor": float(settings.churn_aum_floor)}
 
 
-def write(writer, settings: Settings, memory_limit: str = "1GB") -> dict[str, int]:
+def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT) -> dict[str, int]:
     """Compute every cube of the version being written (its months: this load's files, else
     the base version's) into its folder; return their row counts."""
     files = history.MonthFiles(writer.dir, writer.base_dir)
@@ -153,21 +319,53 @@ def write(writer, settings: Settings, memory_limit: str = "1GB") -> dict[str, in
     entries = writer.dir / "tier_entries.parquet"
     if not entries.exists() and writer.base_dir is not None:
         entries = writer.base_dir / "tier_entries.parquet"
-    sources = {"snapshots": months, "tier_entries": [str(entries)],
-               "retention_cases": [str(writer.dir / "retention_cases.parquet")]}
+    # every load writes each delivered table whole (merged with the base version's)
+    clients = writer.dir / "clients.parquet"
+    if not clients.exists() and writer.base_dir is not None:
+        clients = writer.base_dir / "clients.parquet"
+    sources = {"snapshots": months, "tier_entries": [str(entries)], "clients": [str(clients)],
+               "retention_cases": [str(writer.dir / "retention_cases.parquet")],
+               # written by per_client.write just before (one file, from its buckets' parts)
+               "dormant_months": [str(writer.dir / "dormant_months.parquet")]}
     counts = {}
     try:
         for name, (sql, reads) in CUBES.items():
             lead = ",\n".join(f"{table} as (select * from read_parquet(${table}))"
                               for table in reads)
             out = writer.dir / f"{name}.parquet"
-            ordered = f"with {lead}\nselect * from ({sql}) order by all"
             bound = {k: v for k, v in params(settings).items() if f"${k}" in sql}
-            copy_parquet(con, ordered, {**bound, **{t: sources[t] for t in reads}}, out,
-                         row_group_size=65_536)
+            if name in BY_MONTH:
+                _write_by_month(con, lead, sql, bound, BY_MONTH[name], files, sources, work,
+                                out)
+            else:
+                ordered = f"with {lead}\nselect * from ({sql}) order by all"
+                copy_parquet(con, ordered, {**bound, **{t: sources[t] for t in reads}}, out,
+                             row_group_size=65_536)
             counts[name] = con.execute("select count(*) from read_parquet($out)",
                                        {"out": str(out)}).fetchone()[0]
         return counts
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_by_month(con, lead: str, sql: str, bound: dict, before: int,
+                    files: history.MonthFiles, sources: dict, work: Path, out: Path) -> None:
+    """A cube of BY_MONTH one month at a time: its rows for month M come from the files of M
+    and of the `before` months before it (those in the data); the parts are then written as
+    one file."""
+    months = files.months()
+    parts = []
+    for number, month in enumerate(months):
+        index = history.month_index(month)
+        needed = [history.month_of(i) for i in range(index - before, index + 1)]
+        parts.append(work / f"{number:04d}.parquet")
+        copy_parquet(con, f"with {lead}\nselect * from ({sql}) where month_index = $month_index",
+                     {**bound, "snapshots": [str(files.path(m)) for m in needed if m in months],
+                      "month_index": index}, parts[-1])
+    if not parts:  # no months: the cube's columns, no rows
+        copy_parquet(con, f"with {lead}\nselect * from ({sql})",
+                     {**bound, "snapshots": sources["snapshots"]}, out)
+        return
+    copy_parquet(con, "select * from read_parquet($parts) order by all",
+                 {"parts": [str(p) for p in parts]}, out, row_group_size=65_536)

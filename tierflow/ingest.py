@@ -755,7 +755,8 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
         # derived from every month (and the maturities), over the same buckets of clients:
         # computed_warnings (warning_rules.py), dormant_months, reactivations (dormancy.py)
         per_client.write(writer, settings, steps)  # a step per bucket of clients
-        # derived from every month and tier_entries: tier_cube, cohort_cube (cubes.py)
+        # derived from the months, tier_entries, clients, cases and dormant_months: the
+        # aggregates the dashboard reads (cubes.py)
         steps.add(1)
         cubes.write(writer, settings)
         steps.tick()

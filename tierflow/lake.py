@@ -11,6 +11,10 @@ Layout under ``<data dir>/lake/``::
         computed_warnings.parquet  the warning rules' warnings (tierflow/warning_rules.py)
         dormant_months.parquet  reactivations.parquet   dormancy (tierflow/dormancy.py)
         tier_cube.parquet  cohort_cube.parquet  case_aum.parquet   for the dashboard (cubes.py)
+        cohort_group_cube.parquet   cohort members by branch, entry tier and segment, too
+        dormancy_cube.parquet   dormant clients per month and branch, too (cubes.py)
+        transition_cube.parquet   tier moves between consecutive months, too (cubes.py)
+        concentration_cube.parquet   AUM by percentile of clients, too (cubes.py)
         snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
         load/report.json  load/set_aside.csv   the report of the load that made it
 
@@ -39,13 +43,16 @@ import polars as pl
 KEEP_VERSIONS = 5
 ROW_GROUP_SIZE = 1_000_000
 # What a load's DuckDB statements (month writes, history) may hold before spilling to disk.
-LOAD_MEMORY_LIMIT = "1GB"
+# A month of 5M rows joined with 7M clients (deriving a delivered month) failed at 1 GB and
+# peaked at 1.7 GB resident with 2 GB.
+LOAD_MEMORY_LIMIT = "2GB"
 LOAD_THREADS = 2
 
 # Logical tables every version holds; queries name these, never files.
 TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
                "maturities", "tier_entries", "computed_warnings", "dormant_months",
-               "reactivations", "tier_cube", "cohort_cube", "case_aum")
+               "reactivations", "tier_cube", "cohort_cube", "cohort_group_cube", "case_aum",
+               "dormancy_cube", "transition_cube", "concentration_cube")
 SNAPSHOTS = "snapshots"
 VERSION_NAME = re.compile(r"v\d{6}")
 

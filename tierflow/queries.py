@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierflow.access import MASKS, Scope
-from tierflow.cubes import BY_CLIENT, CUBES
+from tierflow.cubes import ACROSS_BRANCHES, BY_CLIENT, CUBES
 from tierflow.cubes import params as cube_params
 from tierflow.lake import Lake
 from tierflow.settings import Settings, load_settings
@@ -188,7 +188,13 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     # from the manager's rows, as they were built (see scoped_sql)
     "tier_cube": (_IN_BRANCHES, None),
     "cohort_cube": (_IN_BRANCHES, None),
+    "cohort_group_cube": (_IN_BRANCHES, None),  # by the cohort's branch, as cohort_cube
+    "dormancy_cube": (_IN_BRANCHES, None),  # by the month's branch, as dormant_months
     "case_aum": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the case's branch, as retention_cases
+    # a row spans two branches (the client's in either month), or ranks all branches:
+    # computed from the scope's rows in any narrowed scope (cubes.ACROSS_BRANCHES)
+    "transition_cube": (None, None),
+    "concentration_cube": (None, None),
 }
 
 
@@ -217,8 +223,10 @@ def scoped_sql(query: NamedQuery, scope: Scope, columns: dict[str, list[str]],
     read = [table for table in columns if re.search(rf"\b{table}\b", body)]
     # An aggregate holds no client, so a manager's scope cannot be cut out of it: it is
     # computed from the tables it was built from, narrowed like any other.
-    derived = [t for t in read
-               if t in CUBES and t not in BY_CLIENT and scope.manager_id is not None]
+    # Nor can a branch's scope be cut out of one whose rows span two branches.
+    derived = [t for t in read if t in CUBES and t not in BY_CLIENT
+               and (scope.manager_id is not None
+                    or (t in ACROSS_BRANCHES and scope.branches is not None))]
     read = sorted(set(read) - set(derived) | {s for t in derived for s in CUBES[t][1]})
     wheres = {table: _scope_filters(table, scope) for table in read}
     if any("from clients" in f for w in wheres.values() for f in w) and "clients" not in wheres:
