@@ -86,6 +86,8 @@ if paged:
     aum_total, change_total = clients["list_aum"].iloc[0], clients["list_aum_change"].iloc[0]
     clients = clients.drop(columns=list(TOTALS))
 else:
+    # a drill-through list that can also come paged (dormant_clients) counts itself whole
+    clients = clients.drop(columns=["list_rows"], errors="ignore")
     listed = len(clients)
     aum_total = clients["aum" if "aum" in clients else "aum_to"].sum()
     change_total = clients["aum_change"].sum() if "aum_change" in clients else None

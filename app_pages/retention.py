@@ -7,7 +7,10 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
-from tierflow import app_data, charts, frame
+from tierflow import app_data, charts, frame, lists
+from tierflow.i18n import count
+
+SHOWN_ROWS = lists.SHOWN_ROWS  # ledger rows drawn; the downloads hold every case
 
 f = frame.current()
 L = f.label
@@ -86,6 +89,14 @@ with right:
     st.plotly_chart(fig, key="retention_after")
 
 st.subheader(L("ledger"))
-ledger = app_data.query("retention_ledger", **period)
+# the newest cases a page at a time, with the count of every case in the period; the downloads
+# run the query without page_rows
+ledger = app_data.query("retention_ledger", **period, page_rows=SHOWN_ROWS)
+cases = int(ledger["list_rows"].iloc[0]) if len(ledger) else 0
+ledger = ledger.drop(columns=["list_rows"])
+if cases > len(ledger):
+    st.caption(L("ledger_rows_shown", shown=count(len(ledger)), total=count(cases)))
 shown, columns = charts.display_table(ledger, f.lang)
 st.dataframe(shown, hide_index=True, column_config=columns, key="retention_ledger_table")
+lists.downloads("retention_ledger", period, "retention_ledger", f.lang,
+                f"{period['from_date']}-{period['to_date']}")

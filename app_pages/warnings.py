@@ -9,12 +9,12 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
-from tierflow import app_data, charts, frame
+from tierflow import app_data, charts, frame, lists
 from tierflow.export import MEDIA_TYPES
 from tierflow.i18n import count, money, percent
 from tierflow.warning_rules import RULES, SEVERITIES
 
-SHOWN_ROWS = 1_000  # rows drawn in the list; figures and downloads cover every row
+SHOWN_ROWS = lists.SHOWN_ROWS  # rows drawn in the list; figures, downloads: every row
 LIST_COLUMNS = ["raised_on", "rule", "severity", "client_id", "name", "branch_id", "manager_id",
                 "tier", "amount", "warning_reason", "source", "case_id", "days_to_case", "warning_id"]
 
@@ -99,7 +99,10 @@ with right:
                  height=320)
 
 st.subheader(L("warnings_list"))
-warnings = app_data.query("warnings", **params)
+# the list comes a page at a time (at bank scale a month holds hundreds of thousands of
+# warnings), with the count of every row; the downloads run the query without page_rows
+warnings = app_data.query("warnings", **params, page_rows=SHOWN_ROWS)
+listed_total = int(warnings["list_rows"].iloc[0]) if len(warnings) else 0
 downloads = st.columns(3)
 for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
     column.download_button(
@@ -108,10 +111,10 @@ for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
             "warnings", params, fmt, user.name, version),
         file_name=f"tierflow-warnings-{day or f.month}.{fmt}", mime=MEDIA_TYPES[fmt],
         on_click="ignore", key=f"warnings_download_{fmt}")
-if len(warnings) > SHOWN_ROWS:
-    st.caption(L("rows_shown", shown=count(SHOWN_ROWS), total=count(len(warnings))))
+if listed_total > len(warnings):
+    st.caption(L("warnings_rows_shown", shown=count(len(warnings)), total=count(listed_total)))
 st.caption(L("warnings_list_help"))
-listed = warnings.head(SHOWN_ROWS).assign(
+listed = warnings.assign(
     warning_reason=lambda d: [charts.warning_reason(w, f.lang, settings.dormancy_months)
                       for w in d.to_dict("records")],
     source=lambda d: [L(f"source_{s}") for s in d["source"]])

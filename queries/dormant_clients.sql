@@ -8,6 +8,8 @@
 --   branch_id   textlist, optional  Branches (of the client's row that month).
 --   manager_id  textlist, optional  Managers (of the client's row that month).
 --   tier        textlist, optional  Tier codes.
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold hundreds of thousands); every row when empty.
 -- Columns:
 --   client_id      Client.
 --   name           Name (personal data).
@@ -22,6 +24,7 @@
 --   quiet_months   Months in a row without a transaction up to the month (0 when the month
 --                  has transactions and only the status says dormant).
 --   last_txn_date  Last transaction date the bank delivered.
+--   list_rows      Clients matching the filters, all of them (the same on every row).
 with dormant as (
     select client_id, branch_id, manager_id, tier, aum, status, quiet_months, last_txn_date
     from dormant_months
@@ -29,6 +32,21 @@ with dormant as (
       and ($branch_id is null or list_contains($branch_id, branch_id))
       and ($manager_id is null or list_contains($manager_id, manager_id))
       and ($tier is null or list_contains($tier, tier))
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before the names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by aum desc, client_id) as row_no
+    from dormant
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
 ),
 
 final as (
@@ -44,12 +62,13 @@ final as (
         d.aum,
         d.status,
         cast(d.quiet_months as bigint) as quiet_months,
-        d.last_txn_date
-    from dormant as d
+        d.last_txn_date,
+        d.list_rows
+    from page as d
     left join clients as c on c.client_id = d.client_id
     left join branches as b on b.branch_id = d.branch_id
     left join managers as m on m.manager_id = d.manager_id
-    order by d.aum desc, d.client_id
+    order by d.row_no
 )
 
 select * from final

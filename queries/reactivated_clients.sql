@@ -18,6 +18,8 @@
 --   to_month    month, required   Last month R of the period, YYYY-MM.
 --   branch_id   textlist, optional  Branches, by the client's branch in R-1 (where it was
 --               dormant); every branch when empty.
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold hundreds of thousands); every row when empty.
 -- Columns:
 --   client_id          Client.
 --   name               Name (personal data).
@@ -42,6 +44,7 @@
 --   frequency_up       txn_after > txn_before.
 --   fees_up            fee_after > fee_before.
 --   depth              Signals on, 1 to 5.
+--   list_rows          Reactivations matching the filters, all of them (the same on every row).
 with chosen as (
     select *
     from reactivations
@@ -58,6 +61,30 @@ signals as (
         coalesce(txn_after > txn_before, false) as frequency_up,
         coalesce(fee_after > fee_before, false) as fees_up
     from chosen
+),
+
+deep as (
+    select
+        *,
+        1 + (case when volume_up then 1 else 0 end) + (case when products_up then 1 else 0 end)
+          + (case when frequency_up then 1 else 0 end) + (case when fees_up then 1 else 0 end)
+            as depth
+    from signals
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before the names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by month_index, depth desc, aum desc, client_id) as row_no
+    from deep
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
 ),
 
 final as (
@@ -84,13 +111,12 @@ final as (
         g.products_up,
         g.frequency_up,
         g.fees_up,
-        1 + (case when g.volume_up then 1 else 0 end) + (case when g.products_up then 1 else 0 end)
-          + (case when g.frequency_up then 1 else 0 end) + (case when g.fees_up then 1 else 0 end)
-            as depth
-    from signals as g
+        g.depth,
+        g.list_rows
+    from page as g
     left join clients as c on c.client_id = g.client_id
     left join branches as b on b.branch_id = g.branch_id
-    order by g.month_index, depth desc, g.aum desc, g.client_id
+    order by g.row_no
 )
 
 select * from final

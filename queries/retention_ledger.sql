@@ -1,12 +1,14 @@
 -- Purpose: The retention ledger (挽留台帐, DOMAIN.md "Retention"): every retention case opened
 --   in the period, with the client's name, for browsing and export.
--- Grain: one row per retention case, newest opened first.
+-- Grain: one row per retention case, newest opened first (then by case_id).
 -- Parameters:
 --   from_date  date, optional    First opened_on day counted (inclusive); open-ended when empty.
 --   to_date    date, optional    Last opened_on day counted (inclusive); open-ended when empty.
 --   branch_id  textlist, optional  Branches of the case; every branch when empty.
 --   outcome    text, optional    Only cases with this outcome (retained, lost, pending); all
 --              when empty.
+--   page_rows  int, optional     Only the first page_rows rows (the page shows a slice of a
+--              list that may hold hundreds of thousands); every row when empty.
 -- Columns:
 --   case_id           Case.
 --   client_id         Client.
@@ -25,6 +27,7 @@
 --   aum_kept          AUM kept, RMB; empty when not given.
 --   warning_id        The warning the case answers.
 --   client_name       Client name (personal data).
+--   list_rows         Cases matching the filters, all of them (the same on every row).
 with cases as (
     select *
     from retention_cases
@@ -32,6 +35,21 @@ with cases as (
       and ($to_date is null or opened_on <= $to_date)
       and ($branch_id is null or list_contains($branch_id, branch_id))
       and ($outcome is null or outcome = $outcome)
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before the names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by opened_on desc, case_id) as row_no
+    from cases
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
 ),
 
 final as (
@@ -52,10 +70,11 @@ final as (
         r.aum_at_stake,
         r.aum_kept,
         r.warning_id,
-        c.name as client_name
-    from cases as r
+        c.name as client_name,
+        r.list_rows
+    from page as r
     left join clients as c on c.client_id = r.client_id
-    order by r.opened_on desc, r.case_id
+    order by r.row_no
 )
 
 select * from final

@@ -8,7 +8,7 @@
 --   answers a warning when it names the warning (warning_id) or was opened from the first day
 --   of the warning's month up to case_days days after raised_on; the first such case counts.
 -- Grain: one row per warning matching the filters, by raised_on descending, then severity
---   (high first), amount descending, warning_id.
+--   (high first), amount descending (empty last), warning_id, source.
 -- Parameters:
 --   month       month, optional   Warnings of this month, YYYY-MM; every month when empty.
 --   raised_on   date, optional    Only the warnings raised on this day (today's warnings).
@@ -20,6 +20,8 @@
 --   severity    textlist, optional  high, medium, low.
 --   case_days   int, setting warning_case_days   Days after a warning in which a case of the
 --               client answers it.
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold hundreds of thousands); every row when empty.
 -- Columns:
 --   warning_id      The warning's id (computed: OUT-, DWN-, ACT-, DRM-, MAT-...; delivered: the
 --                   bank's).
@@ -52,6 +54,7 @@
 --   case_id         The retention case that answers the warning (empty: none).
 --   case_opened_on  The day it was opened.
 --   days_to_case    Days from raised_on to case_opened_on (0 when opened before the warning).
+--   list_rows       Warnings matching the filters, all of them (the same on every row).
 with computed as (
     select
         warning_id, 'computed' as source, client_id, branch_id, manager_id, month,
@@ -113,12 +116,33 @@ chosen as (
       and ($severity is null or list_contains($severity, severity))
 ),
 
+-- the list's order, numbered, and its size; a page is cut here, before cases are matched
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        -- warning_id is unique within each source; source last, should the bank deliver an
+        -- id the rules also compute
+        row_number() over (
+            order by raised_on desc,
+                     case severity when 'high' then 1 when 'medium' then 2 when 'low' then 3
+                                   else 4 end,
+                     amount desc nulls last, warning_id, source) as row_no
+    from chosen
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 -- every case of the client that answers the warning, the first one first
 answering as (
     select
         w.warning_id, r.case_id, r.opened_on,
         row_number() over (partition by w.warning_id order by r.opened_on, r.case_id) as n
-    from chosen as w
+    from page as w
     join retention_cases as r
       on r.client_id = w.client_id
      and (r.warning_id = w.warning_id
@@ -134,14 +158,12 @@ final as (
         a.case_id, a.opened_on as case_opened_on,
         case when a.opened_on is null then null
              else greatest(date_diff('day', w.raised_on, a.opened_on), 0)
-        end as days_to_case
-    from chosen as w
+        end as days_to_case,
+        w.list_rows
+    from page as w
     left join answering as a on a.warning_id = w.warning_id and a.n = 1
     left join clients as c on c.client_id = w.client_id
-    order by w.raised_on desc,
-             case w.severity when 'high' then 1 when 'medium' then 2 when 'low' then 3
-                             else 4 end,
-             w.amount desc, w.warning_id
+    order by w.row_no
 )
 
 select * from final

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import write_delivery
+from tierflow import lists
 from tierflow.access import EVERYTHING, UserStore, write_demo_users
 from tierflow.demo import generate_delivery
 from tierflow.i18n import count, money, percent
@@ -229,6 +230,46 @@ def test_dormant_page_figures_equal_the_queries(app, runner):
         "from_month": months[max(0, months.index(month) - 11)], "to_month": month})
     assert at.dataframe[1].value["client_id"].tolist() == \
         reactivated["client_id"].head(1_000).tolist()
+
+
+def test_long_lists_come_a_page_at_a_time_with_the_count_of_every_row(app, runner,
+                                                                     monkeypatch):
+    """The pages fetch only the rows they draw (page_rows) and take the count of the whole
+    list from the query. The demo's lists hold tens to a hundred or so rows, so the page is
+    cut to 10 rows here: each table draws the first 10 of its query's rows, and the caption
+    counts all of them."""
+    monkeypatch.setattr(lists, "SHOWN_ROWS", 10)
+
+    def captions(at):
+        return " | ".join(c.value for c in at.caption)
+
+    at = open_page(app, "warnings", "en")
+    month = at.session_state["month"]
+    warnings = runner.run("warnings", {"month": month})
+    assert len(warnings) > 10
+    assert at.dataframe[1].value["warning_id"].tolist() == \
+        warnings["warning_id"].head(10).tolist()
+    assert f"Showing the first 10 of {count(len(warnings))} warnings" in captions(at)
+
+    at = open_page(at, "dormant", "en")
+    months = runner.lake.months()
+    period = {"from_month": months[max(0, months.index(month) - 11)], "to_month": month}
+    for index, name, params in [(0, "dormant_clients", {"month": month}),
+                                (1, "reactivated_clients", period)]:
+        listed = runner.run(name, params)
+        assert len(listed) > 10, name
+        assert at.dataframe[index].value["client_id"].tolist() == \
+            listed["client_id"].head(10).tolist(), name
+        assert f"{count(len(listed))} rows · Showing the first 10 of {count(len(listed))}" \
+            in captions(at), name
+
+    at = open_page(at, "retention", "en")
+    start, end = at.session_state["retention_period"]
+    ledger = runner.run("retention_ledger", {"from_date": start, "to_date": end})
+    assert len(ledger) > 10
+    assert at.dataframe[1].value["case_id"].tolist() == ledger["case_id"].head(10).tolist()
+    assert "list_rows" not in at.dataframe[1].value.columns
+    assert f"Showing the newest 10 of {count(len(ledger))} cases" in captions(at)
 
 
 def test_a_list_row_opens_the_client(app, runner):

@@ -178,7 +178,7 @@ def test_dormant_clients_at_exactly_six_months(runner):
     out = runner.run("dormant_clients", {"month": "2024-07"})
     assert list(out.columns) == ["client_id", "name", "phone", "branch_id", "branch_name",
                                  "manager_id", "manager_name", "tier", "aum", "status",
-                                 "quiet_months", "last_txn_date"]
+                                 "quiet_months", "last_txn_date", "list_rows"]
     # quiet_months: months in a row without a transaction (E's since the data began)
     assert [r[:4] + r[7:11] for r in rows(out)] == [
         ("D", "客户D", None, "B1", "gold", 100000.0, "normal", 6),
@@ -205,6 +205,19 @@ def test_dormant_clients_filters(runner):
     assert runner.run("dormant_clients", {"month": "2024-02"}).empty
 
 
+def test_dormant_clients_page_with_the_count_of_every_row(runner):
+    """Dormant in m9: H (80,000) and E (20,000); in m7: D (100,000, B1) and E (B2)."""
+    whole = runner.run("dormant_clients", {"month": "2024-09"})
+    assert rows(whole[["client_id", "list_rows"]]) == [("H", 2), ("E", 2)]
+    page = runner.run("dormant_clients", {"month": "2024-09", "page_rows": 1})
+    assert rows(page[["client_id", "aum", "list_rows"]]) == [("H", 80000.0, 2)]
+    assert rows(runner.run("dormant_clients", {"month": "2024-07", "page_rows": 5})[
+        ["client_id", "list_rows"]]) == [("D", 2), ("E", 2)]  # a page longer than the list
+    b2 = runner.run("dormant_clients", {"month": "2024-07", "branch_id": ["B2"],
+                                        "page_rows": 1})
+    assert rows(b2[["client_id", "list_rows"]]) == [("E", 1)]
+
+
 # -- reactivated_clients and reactivation_depth -----------------------------------------------
 
 def test_reactivation_depth_on_a_hand_made_client(runner):
@@ -217,13 +230,14 @@ def test_reactivation_depth_on_a_hand_made_client(runner):
     assert rows(h) == [(
         "H", "客户H", "B1", "静安支行", "2024-10", "2024-04", 80000.0, 3, 3,
         3.0, 2.0, 20000.0, 22000.0, round(7 / 3, 9), round(10 / 3, 9), 100.0, 90.0,
-        True, True, True, False, False, 3)]
+        True, True, True, False, False, 3, 2)]  # 2: H and E reactivated in m10
 
 
 def test_reactivated_clients_in_a_period(runner):
     out = runner.run("reactivated_clients", {"from_month": "2024-01", "to_month": "2025-03"})
     # by month, then depth descending
-    assert [(r[0], r[4], r[5], r[7], r[8], r[-1]) for r in rows(out)] == [
+    assert rows(out[["client_id", "reactivated_month", "quiet_since", "months_before",
+                     "months_after", "depth"]]) == [
         ("S", "2024-04", "2024-03", 2, 3, 5),   # before m1..m2 (no m0): all five up
         ("D", "2024-08", "2024-02", 1, 3, 1),   # before m1 only; nothing up
         ("H", "2024-10", "2024-04", 3, 3, 3),
@@ -237,6 +251,19 @@ def test_reactivated_clients_in_a_period(runner):
     assert runner.run("reactivated_clients", {"from_month": "2024-10", "to_month": "2024-10",
                                               "branch_id": ["B2"]})["client_id"].tolist() == \
         ["E"]
+
+
+def test_reactivated_clients_page_with_the_count_of_every_row(runner):
+    """The four reactivations in order: S (m4), D (m8), H (m10, depth 3), E (m10, depth 1);
+    a page of three cuts within m10 by depth. In B1: D and H."""
+    period = {"from_month": "2024-01", "to_month": "2025-03"}
+    whole = runner.run("reactivated_clients", period)
+    assert rows(whole[["client_id", "list_rows"]]) == [("S", 4), ("D", 4), ("H", 4), ("E", 4)]
+    page = runner.run("reactivated_clients", {**period, "page_rows": 3})
+    assert rows(page[["client_id", "reactivated_month", "depth", "list_rows"]]) == [
+        ("S", "2024-04", 5, 4), ("D", "2024-08", 1, 4), ("H", "2024-10", 3, 4)]
+    b1 = runner.run("reactivated_clients", {**period, "branch_id": ["B1"], "page_rows": 1})
+    assert rows(b1[["client_id", "name", "list_rows"]]) == [("D", "客户D", 2)]
 
 
 def test_reactivation_depth_per_signal(runner):

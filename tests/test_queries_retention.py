@@ -321,7 +321,8 @@ def test_post_case_aum_zero_before_and_empty_period(runner):
 
 LEDGER_COLUMNS = ["case_id", "client_id", "branch_id", "opened_on", "outcome", "closed_on",
                   "first_contact_on", "handler_id", "handler_role", "case_type", "channel",
-                  "reason", "measure", "aum_at_stake", "aum_kept", "warning_id", "client_name"]
+                  "reason", "measure", "aum_at_stake", "aum_kept", "warning_id", "client_name",
+                  "list_rows"]
 D = dt.date
 K4 = ("K4", "S", "B2", D(2024, 3, 31), "lost", D(2024, 4, 20), D(2024, 4, 7), "H4",
       "central_desk", "loan_prepayment", None, "market", "none", 50_000.0, None, None, "客户S")
@@ -341,16 +342,28 @@ def test_retention_ledger_all_newest_first(runner):
 def test_retention_ledger_period_rows(runner):
     # opened Mar 31 .. Apr 15, both ends inclusive
     out = runner.run("retention_ledger", {"from_date": "2024-03-31", "to_date": "2024-04-15"})
-    assert rows(out) == [K6, K5, K4]
+    assert rows(out) == [K6 + (3,), K5 + (3,), K4 + (3,)]  # list_rows: 3 cases
 
 
 def test_retention_ledger_filters_and_empty(runner):
-    assert rows(runner.run("retention_ledger", {"outcome": "pending"})) == [K5]
+    assert rows(runner.run("retention_ledger", {"outcome": "pending"})) == [K5 + (1,)]
     b1_lost = runner.run("retention_ledger", {"branch_id": "B1", "outcome": "lost"})
     assert rows(b1_lost) == [
         ("K2", "Q", "B1", D(2024, 2, 29), "lost", D(2024, 3, 1), D(2024, 3, 1), "H2",
          "lobby_manager", "account_transfer", "in_branch", "commission", "fee_cut", 100_000.0,
-         0.0, "W2", "客户Q")]
+         0.0, "W2", "客户Q", 1)]
     empty = runner.run("retention_ledger", EMPTY)
     assert list(empty.columns) == LEDGER_COLUMNS
     assert rows(empty) == []
+
+
+def test_retention_ledger_page_with_the_count_of_every_row(runner):
+    """All eight cases newest first; February-March: K4 (03-31), K3 (03-10), K2 (02-29),
+    K1 (02-05)."""
+    page = runner.run("retention_ledger", {"page_rows": 3})
+    assert rows(page[["case_id", "list_rows"]]) == [("K8", 8), ("K6", 8), ("K5", 8)]
+    assert rows(runner.run("retention_ledger", {**FEB_MAR, "page_rows": 2})[
+        ["case_id", "client_name", "list_rows"]]) == [("K4", "客户S", 4), ("K3", "客户R", 4)]
+    b2 = runner.run("retention_ledger", {"branch_id": "B2", "page_rows": 10})
+    assert rows(b2[["case_id", "list_rows"]]) == [("K6", 4), ("K4", 4), ("K3", 4), ("K7", 4)]
+    assert runner.run("retention_ledger", {**EMPTY, "page_rows": 3}).empty

@@ -332,6 +332,27 @@ def test_filters_branch_tier_severity_and_month(runner):
     assert rows(df[["warning_id"]]) == [("OUT-202402-O1",), ("W1",)]  # latest first
 
 
+def test_a_page_of_the_list_with_the_count_of_every_warning(runner):
+    """February's 11 warnings in the list's order: the month-end ones (02-29) high first
+    (DWN-E4 and OUT-E4 1,500,000 each, by id; OUT-O5 600,000), then medium (OUT-O1 300,000,
+    OUT-O4 100,000), then low (DWN-E1, E2, E3 40,000 each, by id; DWN-D1 10,000.01); then W1
+    (02-10) and the maturity warned on 02-01."""
+    order = ["DWN-202402-E4", "OUT-202402-E4", "OUT-202402-O5", "OUT-202402-O1",
+             "OUT-202402-O4", "DWN-202402-E1", "DWN-202402-E2", "DWN-202402-E3",
+             "DWN-202402-D1", "W1", "MAT-20240208-MC-1"]
+    whole = runner.run("warnings", {"month": "2024-02"})
+    assert whole["warning_id"].tolist() == order and set(whole["list_rows"]) == {11}
+    # cut inside the three equal low downgrades: the id decides
+    page = runner.run("warnings", {"month": "2024-02", "page_rows": 7})
+    assert rows(page[["warning_id", "list_rows"]]) == [(w, 11) for w in order[:7]]
+    # a page still finds each warning's case (K1 answers OUT-O1; OUT-O5 waits 20 days for K4)
+    b1 = runner.run("warnings", {"month": "2024-02", "branch_id": ["B1"], "page_rows": 2})
+    assert rows(b1[["warning_id", "case_id", "days_to_case", "list_rows"]]) == [
+        ("OUT-202402-O5", "K4", 20, 4), ("OUT-202402-O1", "K1", 0, 4)]
+    assert rows(runner.run("warnings", {"month": "2024-02", "page_rows": 50})[
+        ["warning_id"]]) == [(w,) for w in order]
+
+
 # --- coverage --------------------------------------------------------------------------------
 
 def test_each_warning_has_the_case_that_answers_it(runner):

@@ -201,6 +201,20 @@ def test_scoped_queries_give_the_same_rows_on_spark(name, role, duck, on_spark, 
     assert_same_answer(name, expected, on_spark.run_arrow(name, params, scope=scope))
 
 
+@pytest.mark.parametrize("name", ["client_list", "warnings", "dormant_clients",
+                                  "reactivated_clients", "retention_ledger"])
+def test_a_page_of_a_list_is_the_same_on_spark(name, duck, on_spark, picks):
+    """The pages fetch only the first rows of a long list (page_rows) with the totals of the
+    whole list: the same rows in the same order, and the same totals."""
+    params = {**page_params(name, picks), "page_rows": 3}
+    expected = duck.run_arrow(name, params, scope=EVERYTHING)
+    assert expected.num_rows == 3, f"{name} {params}: fewer than a page on the test lake"
+    got = on_spark.run_arrow(name, params, scope=EVERYTHING)
+    assert_same_answer(name, expected, got)
+    first = expected.column_names[0]
+    assert got.column(first).to_pylist() == expected.column(first).to_pylist(), name
+
+
 @pytest.mark.parametrize("sql,reason", [
     # sqlglot's strict mode refuses to drop the third argument
     ("select arg_max(a, b, 2) as top from t", "cannot be translated to Spark SQL"),

@@ -14,7 +14,8 @@ from tierflow import app_data, charts, frame
 from tierflow.export import MEDIA_TYPES
 from tierflow.i18n import count, t
 
-SHOWN_ROWS = 1_000  # rows drawn in a table; downloads cover every row
+SHOWN_ROWS = 1_000  # rows drawn in a table (the pages' lists); downloads cover every row
+TOTAL = "list_rows"  # a paged list query's count of every row matching (the same on each row)
 DOWNLOADS = ("csv", "xlsx")
 
 
@@ -34,7 +35,14 @@ def client_table(rows: pd.DataFrame, *, name: str, params: dict, key: str, month
                  lang: str, stamp: str, columns: list[str] | None = None) -> None:
     """A client list from the named query `name` run with `params`: its rows (at most
     SHOWN_ROWS drawn; `columns` picks the ones shown), a click on a row opens that client on
-    the Clients page (its row of `month` and its detail), and downloads of every row."""
+    the Clients page (its row of `month` and its detail), and downloads of every row.
+
+    `rows` may be the first page only (the query run with page_rows=SHOWN_ROWS, as lists that
+    can be long are): its TOTAL column then counts the whole list."""
+    total = len(rows)
+    if TOTAL in rows.columns:
+        total = int(rows[TOTAL].iloc[0]) if len(rows) else 0
+        rows = rows.drop(columns=[TOTAL])
     shown_rows = rows.head(SHOWN_ROWS)
 
     def to_drill(selection):
@@ -52,8 +60,9 @@ def client_table(rows: pd.DataFrame, *, name: str, params: dict, key: str, month
     if rows.empty:  # the empty table still shows what the list would hold
         st.caption(t("list_empty", lang))
         return
-    caption = t("list_rows", lang, rows=count(len(rows)))
-    if len(rows) > SHOWN_ROWS:
-        caption += " · " + t("rows_shown", lang, shown=count(SHOWN_ROWS), total=count(len(rows)))
+    caption = t("list_rows", lang, rows=count(total))
+    if total > len(shown_rows):
+        caption += " · " + t("rows_shown", lang, shown=count(len(shown_rows)),
+                             total=count(total))
     st.caption(caption + " · " + t("list_click_hint", lang))
     downloads(name, params, key, lang, stamp)
