@@ -1,7 +1,8 @@
 -- Purpose: The filterable client list of one month (the Clients page and its downloads; the
 --   same list from the command line).
 -- Grain: one row per client with a snapshot row in the month (closed rows included, with no
---   tier), by AUM descending then client_id.
+--   tier), by AUM descending then client_id. The filters and totals run over the month's rows
+--   first; names, branches and managers are joined to the page's rows only.
 -- Parameters:
 --   month          month, required   The month, YYYY-MM.
 --   branch_id      textlist, optional  Branches (of the client's row that month).
@@ -38,22 +39,27 @@
 --   list_clients   Rows matching the filters, all of them (the same on every row).
 --   list_aum       Their AUM summed, RMB.
 --   list_aum_change  Their aum_change summed, RMB.
-with target as (
-    select distinct month_index
+with month_rows as (
+    -- month_index = year * 12 + month - 1, from the parameter: the files of other months
+    -- are skipped by their statistics
+    select client_id, month_index, branch_id, manager_id, tier, aum, status
     from snapshots
-    where month = $month
-),
-
-rows_this_month as (
-    select s.client_id, s.month_index, s.branch_id, s.manager_id, s.tier, s.aum, s.status
-    from snapshots as s
-    join target as t on s.month_index = t.month_index
+    where month_index = cast(substr($month, 1, 4) as integer) * 12
+                        + cast(substr($month, 6, 2) as integer) - 1
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+      and ($tier is null or list_contains($tier, tier))
+      and ($status is null or list_contains($status, status))
+      and ($aum_min is null or aum >= $aum_min)
+      and ($aum_max is null or aum <= $aum_max)
+      and ($client_id is null or list_contains($client_id, client_id))
 ),
 
 previous as (
-    select s.client_id, s.aum
-    from snapshots as s
-    join target as t on s.month_index = t.month_index - 1
+    select client_id, aum
+    from snapshots
+    where month_index = cast(substr($month, 1, 4) as integer) * 12
+                        + cast(substr($month, 6, 2) as integer) - 2
 ),
 
 open_cases as (
@@ -63,68 +69,65 @@ open_cases as (
     group by client_id
 ),
 
-listed as (
+named as (
+    -- the clients whose name holds the searched text (no rows without a search)
+    select client_id
+    from clients
+    where $search is not null
+      and strpos(name, $search) > 0
+),
+
+filtered as (
     select
         r.client_id,
-        c.name,
-        c.phone,
-        c.id_number,
         r.branch_id,
-        b.branch_name,
         r.manager_id,
-        m.manager_name,
         r.tier,
         r.aum,
         coalesce(p.aum, 0) as aum_prev,
         r.aum - coalesce(p.aum, 0) as aum_change,
         r.status,
-        coalesce(o.open_cases, 0) as open_cases,
-        c.segment
-    from rows_this_month as r
-    left join clients as c on c.client_id = r.client_id
-    left join branches as b on b.branch_id = r.branch_id
-    left join managers as m on m.manager_id = r.manager_id
+        coalesce(o.open_cases, 0) as open_cases
+    from month_rows as r
     left join previous as p on p.client_id = r.client_id
     left join open_cases as o on o.client_id = r.client_id
-),
-
-filtered as (
-    select *
-    from listed
-    where ($branch_id is null or list_contains($branch_id, branch_id))
-      and ($manager_id is null or list_contains($manager_id, manager_id))
-      and ($tier is null or list_contains($tier, tier))
-      and ($status is null or list_contains($status, status))
-      and ($aum_min is null or aum >= $aum_min)
-      and ($aum_max is null or aum <= $aum_max)
-      and ($change_min is null or aum_change >= $change_min)
-      and ($change_max is null or aum_change <= $change_max)
+    where ($change_min is null or r.aum - coalesce(p.aum, 0) >= $change_min)
+      and ($change_max is null or r.aum - coalesce(p.aum, 0) <= $change_max)
       and ($has_open_case is null
-           or ($has_open_case = 'yes' and open_cases > 0)
-           or ($has_open_case = 'no' and open_cases = 0))
+           or ($has_open_case = 'yes' and coalesce(o.open_cases, 0) > 0)
+           or ($has_open_case = 'no' and coalesce(o.open_cases, 0) = 0))
       -- strpos, not LIKE: a % or _ typed in the search box is a character, not a wildcard
-      and ($search is null or strpos(client_id, $search) > 0 or strpos(name, $search) > 0)
-      and ($client_id is null or list_contains($client_id, client_id))
+      and ($search is null or strpos(r.client_id, $search) > 0
+           or r.client_id in (select client_id from named))
 ),
 
-numbered as (
+totals as (
     select
-        *,
-        count(*) over () as list_clients,
-        sum(aum) over () as list_aum,
-        sum(aum_change) over () as list_aum_change,
-        row_number() over (order by aum desc, client_id) as row_no
+        count(*) as list_clients,
+        sum(aum) as list_aum,
+        sum(aum_change) as list_aum_change
     from filtered
+),
+
+page as (
+    -- the first page_rows rows (every row without it): a top-N, not a sort of the whole list
+    select *
+    from filtered
+    order by aum desc, client_id
+    limit coalesce($page_rows, 2147483647)
 ),
 
 final as (
     select
-        client_id, name, phone, id_number, branch_id, branch_name, manager_id, manager_name,
-        tier, aum, aum_prev, aum_change, status, open_cases, segment,
-        list_clients, list_aum, list_aum_change
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
-    order by row_no
+        g.client_id, c.name, c.phone, c.id_number, g.branch_id, b.branch_name, g.manager_id,
+        m.manager_name, g.tier, g.aum, g.aum_prev, g.aum_change, g.status, g.open_cases,
+        c.segment, t.list_clients, t.list_aum, t.list_aum_change
+    from page as g
+    cross join totals as t
+    left join clients as c on c.client_id = g.client_id
+    left join branches as b on b.branch_id = g.branch_id
+    left join managers as m on m.manager_id = g.manager_id
+    order by g.aum desc, g.client_id
 )
 
 select * from final
