@@ -161,6 +161,7 @@ def test_upload_refuse_load_and_roll_back(page: Page, data_server, tmp_path, art
     upload(page, good / f"snapshots_{new}.csv")
     expect(alert(page, "success")).to_have_text(
         t("data_loaded", LANG, version="v000002", months=new))
+    idle(page)  # the run that shows the load has finished: no table of the run before it left
     files = table(page, t("data_rows_loaded", LANG))
     assert column_cells(page, files, t("data_rows_loaded", LANG)) == ["50"]
     # against the demo's snapshot header: columns dropped, 备注 in branch_id's place; then
