@@ -6,8 +6,10 @@ import pytest
 
 from conftest import BRANCHES, snap, write_delivery
 from test_queries import CLIENTS, SNAPSHOTS
+from tierflow.buckets import bucket_count
+from tierflow.history import MonthFiles, write_tier_entries
 from tierflow.ingest import ingest
-from tierflow.lake import Lake
+from tierflow.lake import Lake, load_connection
 from tierflow.settings import Settings
 
 
@@ -69,3 +71,19 @@ def test_replacing_a_month_updates_its_neighbours(data_dir, tmp_path):
     entries = Lake(data_dir).read_table("tier_entries").filter(pl.col("client_id") == "C01")
     assert entries.sort("min_rank").select("min_rank", "month").rows() == [
         (0, "2024-02"), (1, "2024-03")]
+
+
+def test_tier_entries_are_the_same_in_any_number_of_client_buckets(data_dir, tmp_path):
+    """Tier entries are written a bucket of clients at a time (a client's months are all in
+    its bucket): one row a bucket gives the table one bucket gives, row for row."""
+    lake = Lake(data_dir)
+    version = lake.current_version()
+    files = MonthFiles(lake.path(version), None)
+    con = load_connection(tmp_path / "spill")
+    one, many = tmp_path / "one.parquet", tmp_path / "many.parquet"
+    write_tier_entries(con, files, one)
+    assert bucket_count(con, [str(files.path(m)) for m in files.months()], 1) > 5
+    write_tier_entries(con, files, many, rows_per_bucket=1)
+    assert pl.read_parquet(one).height > 0
+    assert pl.read_parquet(many).equals(pl.read_parquet(one))
+    assert pl.read_parquet(one).equals(lake.read_table("tier_entries"))

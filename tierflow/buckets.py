@@ -71,12 +71,13 @@ class Job(Protocol):
         """Write the tables from the parts; the result is what `compute` returns for it."""
 
 
-def bucket_count(con: duckdb.DuckDBPyConnection, snapshots: list[str]) -> int:
-    """How many buckets keep a pass within ROWS_PER_BUCKET rows (row counts from the parquet
-    footers: nothing is scanned)."""
+def bucket_count(con: duckdb.DuckDBPyConnection, snapshots: list[str],
+                 rows_per_bucket: int | None = None) -> int:
+    """How many buckets keep a pass within `rows_per_bucket` rows (default ROWS_PER_BUCKET;
+    row counts from the parquet footers: nothing is scanned)."""
     rows = con.execute("select coalesce(sum(num_rows), 0) from parquet_file_metadata($files)",
                        {"files": snapshots}).fetchone()[0]
-    return max(1, -(-rows // ROWS_PER_BUCKET))
+    return max(1, -(-rows // (rows_per_bucket or ROWS_PER_BUCKET)))
 
 
 def compute(snapshots: list[Path], work: Path, jobs: list[Job],
