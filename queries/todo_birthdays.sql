@@ -39,8 +39,9 @@ month_rows as (
 
 -- each client's birthday in the window's years (29 February on the 28th outside leap years)
 birthdays as (
+    -- the clients table read once, with the columns the list shows
     select
-        c.client_id,
+        c.client_id, c.name, c.phone, c.branch_id, c.manager_id,
         y.y - year(c.birth_date) as age,
         case when month(c.birth_date) = 2 and day(c.birth_date) = 29
                   and not ((y.y % 4 = 0 and y.y % 100 <> 0) or y.y % 400 = 0)
@@ -50,6 +51,8 @@ birthdays as (
     from clients as c
     cross join years as y
     where c.birth_date is not null
+      and ($branch_id is null or list_contains($branch_id, c.branch_id))
+      and ($manager_id is null or list_contains($manager_id, c.manager_id))
 ),
 
 final as (
@@ -57,23 +60,20 @@ final as (
         d.birthday,
         cast(d.age as bigint) as age,
         d.client_id,
-        c.name,
-        c.phone,
-        c.branch_id,
+        d.name,
+        d.phone,
+        d.branch_id,
         b.branch_name,
-        c.manager_id,
+        d.manager_id,
         m.manager_name,
         r.tier,
         r.aum
     from birthdays as d
     join month_rows as r on r.client_id = d.client_id
-    join clients as c on c.client_id = d.client_id
-    left join branches as b on b.branch_id = c.branch_id
-    left join managers as m on m.manager_id = c.manager_id
+    left join branches as b on b.branch_id = d.branch_id
+    left join managers as m on m.manager_id = d.manager_id
     where d.birthday between $from_date and $to_date
       and d.age > 0
-      and ($branch_id is null or list_contains($branch_id, c.branch_id))
-      and ($manager_id is null or list_contains($manager_id, c.manager_id))
     order by d.birthday, r.aum desc, d.client_id
 )
 
