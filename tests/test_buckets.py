@@ -55,8 +55,9 @@ def test_several_buckets_write_the_tables_of_one(version, tmp_path, monkeypatch)
     one, one_steps = _tables(version, tmp_path / "one", rows, monkeypatch)
     many, many_steps = _tables(version, tmp_path / "many", -(-rows // 7), monkeypatch)
 
-    assert one_steps.added == [1, 1] and one_steps.ticks == 2
-    assert many_steps.added == [7, 7] and many_steps.ticks == 14
+    # a step for the split of the rows into buckets, and one a bucket
+    assert one_steps.added == [2, 2] and one_steps.ticks == 4
+    assert many_steps.added == [8, 8] and many_steps.ticks == 16
     # every rule and both dormancy tables have rows to compare
     assert set(one["computed_warnings"]["rule"]) == set(warning_rules.RULES)
     assert one["dormant_months"].height and one["reactivations"].height
@@ -77,9 +78,45 @@ def test_warnings_and_dormancy_over_the_same_passes(version, tmp_path, monkeypat
     counts = per_client.compute(snapshots, version / "maturities.parquet", out, Settings(),
                                 out / "work", steps=steps)
 
-    assert steps.added == [7] and steps.ticks == 7
+    assert steps.added == [8] and steps.ticks == 8
     assert not (out / "work").exists()
     for table, frame in alone.items():
         together = pl.read_parquet(out / f"{table}.parquet")
         assert counts[table] == frame.height
         assert together.equals(frame), table
+
+
+def test_split_puts_each_client_in_one_bucket_and_every_bucket_has_a_file(version, tmp_path):
+    import duckdb
+
+    snapshots = [str(p) for p in sorted((version / "snapshots").glob("*.parquet"))]
+    con = duckdb.connect()
+    total = con.execute("select count(*), count(distinct client_id) from read_parquet($s)",
+                        {"s": snapshots}).fetchone()
+    files = buckets.split(con, snapshots, ("client_id", "month", "aum"), 5, tmp_path / "all")
+    counts = [con.execute("select count(*), count(distinct client_id) "
+                          "from read_parquet($f, hive_partitioning = false)",
+                          {"f": f}).fetchone() for f in files]
+    assert len(files) == 5 and all(rows for rows, _ in counts)
+    # every row is in one bucket, and so is every client (its rows all in the same bucket)
+    assert tuple(map(sum, zip(*counts))) == total
+    # the bucket is the hash a pass filters the maturities with
+    first = con.execute("select distinct client_id, hash(client_id) % 5 "
+                        "from read_parquet($f, hive_partitioning = false)",
+                        {"f": files[2]}).fetchall()
+    assert {b for _, b in first} == {2}
+
+    # one client's rows: four buckets have none, and get an empty file with the columns
+    client = con.execute("select min(client_id) from read_parquet($s)",
+                         {"s": snapshots}).fetchone()[0]
+    months = con.execute("select count(*) from read_parquet($s) where client_id = $c",
+                         {"s": snapshots, "c": client}).fetchone()[0]
+    con.execute("create temp table one as select $c as client_id", {"c": client})
+    files = buckets.split(con, snapshots, ("client_id", "month", "aum"), 5, tmp_path / "one",
+                          "client_id in (select client_id from one)")
+    rows = [con.execute("select count(*) from read_parquet($f, hive_partitioning = false)",
+                        {"f": f}).fetchone()[0] for f in files]
+    assert sorted(rows) == [0, 0, 0, 0, months] and months > 1
+    columns = con.execute("describe select * from read_parquet($f, hive_partitioning = false)",
+                          {"f": files[rows.index(0)]}).fetchall()
+    assert [c[0] for c in columns] == ["client_id", "month", "aum"]

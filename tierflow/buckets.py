@@ -7,11 +7,12 @@ rules use, once into the temp table ``bucket_rows``, every statement of the pass
 every dormancy statement, their joins back included) reads that table, each writes a part file,
 and a table is written from its parts in its own order.
 
-The hash cannot skip row groups, so a read of the bucket scans the lake's client_id column:
-reading it once a pass for warnings and dormancy together (`compute` with both jobs, as a load
-does: tierflow/per_client.py), rather than in every statement (seven times a pass before),
-took the two from 92 s to 45 s at 300k clients × 36 months (10.8M rows, two passes; two
-cores shared with other jobs): the sorts by client and month are most of what is left.
+The hash cannot skip row groups, so reading a bucket straight from the lake scans every row's
+client_id: about 85 s a bucket at 5M clients × 36 months, times 32 buckets. So the rows are
+first split into a file per bucket in one pass (`split`: 35 s for all 40M rows of 1M clients,
+where reading each of 7 buckets by its hash took 12 s) and a pass reads its own file (1 s).
+The passes of warnings and dormancy share the split and a bucket's temp table (`compute` with
+both jobs, as a load does: tierflow/per_client.py).
 
 A client's rows are all in one bucket, so a per-client rule sees exactly what it saw over the
 whole lake: the table is the same whatever the number of buckets.
@@ -33,19 +34,40 @@ COLUMNS = ("client_id", "month_index", "month", "branch_id", "manager_id", "tier
            "products_held", "fee_income")
 
 # Snapshot rows one pass holds: 6M rows of COLUMNS take some 700 MB of DuckDB's memory in
-# bucket_rows (measured at 300k clients), so the pass runs within 1 GB (LOAD_MEMORY_LIMIT, as
-# the load's other statements; 512 MB before bucket_rows), the window over the slim numbers
-# of the same rows spilling to the work folder what does not fit (peak 1.1 GiB resident).
-# Smaller buckets hold less but scan the lake more: every pass reads all its client_ids (3M
-# rows a pass were no faster at 300k clients, and twice the scans at 1M).
+# bucket_rows (measured at 300k clients), so the pass runs within LOAD_MEMORY_LIMIT, as the
+# load's other statements, the window over the slim numbers of the same rows spilling to the
+# work folder what does not fit (peak 1.1 GiB resident).
 ROWS_PER_BUCKET = 6_000_000
 
-LOAD_BUCKET = f"""
+# Rows the split buffers for each bucket before writing them out (DuckDB's default is 512k):
+# with 32 buckets the default peaked at 1.9 GiB resident, this at 0.8 GiB, 10% slower.
+SPLIT_FLUSH_ROWS = 32_768
+
+LOAD_BUCKET = """
 create or replace temp table bucket_rows as
-select {", ".join(COLUMNS)}
-from read_parquet($snapshots)
-where hash(client_id) % $buckets = $bucket
+select * from read_parquet($files, hive_partitioning = false)
 """
+
+
+def split(con: duckdb.DuckDBPyConnection, snapshots: list[str], columns: tuple[str, ...],
+          count: int, out: Path, where: str = "true") -> list[list[str]]:
+    """Write `columns` of the snapshot rows that meet `where` (a condition of tierflow's own)
+    into a folder per bucket of clients under `out`, in one scan of the lake; return each
+    bucket's files. A bucket no client fell in gets an empty file with the columns."""
+    select = (f"select {', '.join(columns)} from read_parquet($snapshots) where {where}")
+    con.execute("set partitioned_write_flush_threshold = $rows", {"rows": SPLIT_FLUSH_ROWS})
+    con.execute(f"copy (select *, hash(client_id) % $buckets as bucket from ({select})) "
+                "to $out (format parquet, compression zstd, compression_level 1, "
+                "partition_by (bucket))",
+                {"snapshots": snapshots, "buckets": count, "out": str(out)}).fetchall()
+    files = []
+    for n in range(count):
+        found = sorted(str(p) for p in (out / f"bucket={n}").glob("*.parquet"))
+        if not found:
+            found = [str(out / f"empty-{n}.parquet")]
+            copy_parquet(con, f"{select} and false", {"snapshots": snapshots}, Path(found[0]))
+        files.append(found)
+    return files
 
 
 class Steps(Protocol):
@@ -96,10 +118,13 @@ def compute(snapshots: list[Path], work: Path, jobs: list[Job],
             job.start(con, files)
         count = bucket_count(con, files)
         if steps is not None:
-            steps.add(count)
+            steps.add(count + 1)
+        split_files = split(con, files, COLUMNS, count, work / "split")
+        if steps is not None:
+            steps.tick()
         for n in range(count):
             bucket = {"buckets": count, "bucket": n}
-            con.execute(LOAD_BUCKET, {"snapshots": files, **bucket})
+            con.execute(LOAD_BUCKET, {"files": split_files[n]})
             for job in jobs:
                 job.one_pass(con, bucket, work, n)
             if steps is not None:

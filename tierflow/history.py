@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from tierflow.buckets import bucket_count
+from tierflow.buckets import bucket_count, split
 from tierflow.lake import SNAPSHOTS, copy_parquet, duck_type, quoted, write_parquet
 from tierflow.settings import TIER_CODES
 
@@ -123,8 +123,7 @@ def relink(con: duckdb.DuckDBPyConnection, files: MonthFiles, months: list[str],
 
 TIER_ENTRIES_SQL = """
 with present_rows as (
-    select client_id, month_index, month, branch_id, tier_rank, aum
-    from read_parquet($months) where present and hash(client_id) % $buckets = $bucket
+    select * from read_parquet($bucket_files, hive_partitioning = false)
 ),
 -- each client's first month at each tier rank it had
 firsts as (
@@ -145,10 +144,12 @@ from entries e join present_rows p on p.client_id = e.client_id
 """
 
 
+# The columns of the present snapshot rows tier entries read (split into buckets of clients).
+TIER_ENTRY_COLUMNS = ("client_id", "month_index", "month", "branch_id", "tier_rank", "aum")
+
 # Snapshot rows a bucket of tier entries reads: its statement keeps 6 columns of them (the
 # warning pass 15), and all 40M rows of 1M clients × 36 months went through in one statement
-# within 400 MB (0.5 GB resident); 190M rows (5M clients) ran out of 2 GB. Every bucket scans
-# every row's client_id (a hash skips no row group): about 85 s a bucket at 5M.
+# within 400 MB (0.5 GB resident); 190M rows (5M clients) ran out of 2 GB.
 TIER_ENTRY_ROWS_PER_BUCKET = 24_000_000
 
 
@@ -156,7 +157,7 @@ def write_tier_entries(con: duckdb.DuckDBPyConnection, files: MonthFiles, out: P
                        rows_per_bucket: int = TIER_ENTRY_ROWS_PER_BUCKET) -> None:
     """First month at each tier rank or above, per client, from every month: one bucket of
     clients at a time (a client's months are all in its bucket; `rows_per_bucket` snapshot
-    rows a bucket), as the warning and dormancy passes do."""
+    rows a bucket, split into a file a bucket first), as the warning and dormancy passes do."""
     months = [str(files.path(m)) for m in files.months()]
     if not months:
         write_parquet(pl.DataFrame(schema=TIER_ENTRY_SCHEMA), out)
@@ -164,10 +165,11 @@ def write_tier_entries(con: duckdb.DuckDBPyConnection, files: MonthFiles, out: P
     work = out.parent / "work-tier-entries"
     work.mkdir(exist_ok=True)
     count = bucket_count(con, months, rows_per_bucket)
+    split_files = split(con, months, TIER_ENTRY_COLUMNS, count, work / "split", "present")
     parts = [str(work / f"{bucket:04d}.parquet") for bucket in range(count)]
-    for bucket, part in enumerate(parts):
-        copy_parquet(con, TIER_ENTRIES_SQL, {"months": months, "ranks": len(TIER_CODES),
-                                             "buckets": count, "bucket": bucket}, Path(part))
+    for files_of_bucket, part in zip(split_files, parts):
+        copy_parquet(con, TIER_ENTRIES_SQL, {"bucket_files": files_of_bucket,
+                                             "ranks": len(TIER_CODES)}, Path(part))
     copy_parquet(con, "select * from read_parquet($parts) order by min_rank, client_id",
                  {"parts": parts}, out)
     shutil.rmtree(work)
