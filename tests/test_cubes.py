@@ -133,3 +133,30 @@ def test_a_replaced_month_leaves_no_stale_aggregate(lake, tmp_path):
     for name in reference_names():
         for params in params_for(name, runner):
             check(runner, raw, name, params)
+
+
+def test_writing_the_cubes_counts_a_step_per_cube_and_per_month(lake, tmp_path):
+    from types import SimpleNamespace
+
+    from tierflow import cubes
+    from tierflow.lake import Lake
+
+    class Steps:
+        def __init__(self):
+            self.added, self.ticks = [], 0
+
+        def add(self, n):
+            self.added.append(n)
+
+        def tick(self, n=1):
+            self.ticks += n
+
+    source = Lake(lake / "data")
+    version = tmp_path / "version"
+    shutil.copytree(source.path(source.require_version()), version)
+    steps = Steps()
+    counts = cubes.write(SimpleNamespace(dir=version, base_dir=None), Settings(), steps=steps)
+    # two cubes are written a month at a time: a step for each of their 14 months
+    assert len(cubes.BY_MONTH) == 2
+    assert steps.added == [len(cubes.CUBES) + 2 * MONTHS] and steps.ticks == steps.added[0]
+    assert set(counts) == set(cubes.CUBES) and all(counts.values())

@@ -47,7 +47,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tierflow import history
+from tierflow import buckets, history
 from tierflow.lake import LOAD_MEMORY_LIMIT, copy_parquet, load_connection
 from tierflow.settings import Settings
 
@@ -307,10 +307,16 @@ def params(settings: Settings) -> dict:
     return {"cube_churn_aum_floor": float(settings.churn_aum_floor)}
 
 
-def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT) -> dict[str, int]:
+def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT,
+          steps: buckets.Steps | None = None) -> dict[str, int]:
     """Compute every cube of the version being written (its months: this load's files, else
-    the base version's) into its folder; return their row counts."""
+    the base version's) into its folder; return their row counts. `steps` counts a step per
+    cube, and one per month of the cubes written a month at a time (minutes each at 5M
+    clients)."""
     files = history.MonthFiles(writer.dir, writer.base_dir)
+    tick = steps.tick if steps is not None else (lambda: None)
+    if steps is not None:
+        steps.add(len(CUBES) + len(BY_MONTH) * len(files.months()))
     months = [str(files.path(m)) for m in files.months()] \
         or [str(writer.dir / "snapshots" / "empty.parquet")]
     work = writer.dir / "work-cubes"
@@ -336,13 +342,14 @@ def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT) -> 
             bound = {k: v for k, v in params(settings).items() if f"${k}" in sql}
             if name in BY_MONTH:
                 _write_by_month(con, lead, sql, bound, BY_MONTH[name], files, sources, work,
-                                out)
+                                out, tick)
             else:
                 ordered = f"with {lead}\nselect * from ({sql}) order by all"
                 copy_parquet(con, ordered, {**bound, **{t: sources[t] for t in reads}}, out,
                              row_group_size=65_536)
             counts[name] = con.execute("select count(*) from read_parquet($out)",
                                        {"out": str(out)}).fetchone()[0]
+            tick()
         return counts
     finally:
         con.close()
@@ -350,10 +357,11 @@ def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT) -> 
 
 
 def _write_by_month(con, lead: str, sql: str, bound: dict, before: int,
-                    files: history.MonthFiles, sources: dict, work: Path, out: Path) -> None:
+                    files: history.MonthFiles, sources: dict, work: Path, out: Path,
+                    tick) -> None:
     """A cube of BY_MONTH one month at a time: its rows for month M come from the files of M
     and of the `before` months before it (those in the data); the parts are then written as
-    one file."""
+    one file. `tick()` after each month."""
     months = files.months()
     parts = []
     for number, month in enumerate(months):
@@ -363,6 +371,7 @@ def _write_by_month(con, lead: str, sql: str, bound: dict, before: int,
         copy_parquet(con, f"with {lead}\nselect * from ({sql}) where month_index = $month_index",
                      {**bound, "snapshots": [str(files.path(m)) for m in needed if m in months],
                       "month_index": index}, parts[-1])
+        tick()
     if not parts:  # no months: the cube's columns, no rows
         copy_parquet(con, f"with {lead}\nselect * from ({sql})",
                      {**bound, "snapshots": sources["snapshots"]}, out)

@@ -612,7 +612,9 @@ class Progress(Protocol):
 
 
 class _Steps:
-    """Counts a load's steps: one per file read, then per month written, linked and entered."""
+    """Counts a load's steps: one per file read (and per batch of a large one), per month
+    derived and written, for tier entries, per bucket of clients, per cube (and month of a cube
+    written a month at a time)."""
 
     def __init__(self, progress: Progress | None, files: int):
         self.progress = progress
@@ -756,10 +758,9 @@ def _load(lake: Lake, delivery: Path | None, report: LoadReport, settings: Setti
         # computed_warnings (warning_rules.py), dormant_months, reactivations (dormancy.py)
         per_client.write(writer, settings, steps)  # a step per bucket of clients
         # derived from the months, tier_entries, clients, cases and dormant_months: the
-        # aggregates the dashboard reads (cubes.py)
-        steps.add(1)
-        cubes.write(writer, settings)
-        steps.tick()
+        # aggregates the dashboard reads (cubes.py), a step per cube and per month of those
+        # written a month at a time
+        cubes.write(writer, settings, steps=steps)
         report.version = writer.version
         report.kept_in = lake.path(writer.version) / "load"
         writer.write_load_file("set_aside.csv", _csv_bytes(report.set_aside))
