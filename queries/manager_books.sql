@@ -64,14 +64,9 @@ month_warnings as (
     from computed_warnings
     where month = $month
     union all
-    select
-        w.warning_id, w.client_id,
-        case when r.client_id is null then c.manager_id else r.manager_id end as manager_id,
-        year(w.raised_on) * 12 + month(w.raised_on) - 1 as month_index, w.raised_on
-    from warnings as w
-    left join snapshots as r on r.client_id = w.client_id and r.month = $month
-    left join clients as c on c.client_id = w.client_id
-    where strftime(w.raised_on, '%Y-%m') = $month
+    select warning_id, client_id, manager_id, month_index, raised_on
+    from delivered_warning_rows
+    where month = $month
 ),
 
 answered as (

@@ -41,38 +41,17 @@ with computed as (
       and ($raised_on is null or raised_on = $raised_on)
 ),
 
-delivered_raw as (
-    select
-        warning_id, client_id, raised_on, rule, severity, amount, note,
-        strftime(raised_on, '%Y-%m') as month,
-        year(raised_on) * 12 + month(raised_on) - 1 as month_index
-    from warnings
-    where ($month is null or strftime(raised_on, '%Y-%m') = $month)
-      and ($raised_on is null or raised_on = $raised_on)
-),
-
--- the client's row of the warning's month (only the months asked for are read)
-delivered_rows as (
-    select s.client_id, s.month_index, s.branch_id, s.manager_id, s.tier, s.aum, s.txn_count,
-           s.status
-    from snapshots as s
-    where ($month is null or s.month = $month)
-      and s.client_id in (select client_id from delivered_raw)
-),
-
 delivered as (
     select
-        d.warning_id, 'delivered' as source, d.client_id,
-        coalesce(r.branch_id, c.branch_id) as branch_id,
-        case when r.client_id is null then c.manager_id else r.manager_id end as manager_id,
-        d.month, d.month_index, d.raised_on, d.rule, d.severity, d.amount, r.tier,
-        cast(null as varchar) as tier_before, r.aum, cast(null as decimal(18, 2)) as aum_earlier,
-        r.txn_count, cast(null as double) as txn_average, cast(null as date) as due_on,
-        cast(null as varchar) as product_type, r.status, d.note
-    from delivered_raw as d
-    left join delivered_rows as r
-      on r.client_id = d.client_id and r.month_index = d.month_index
-    left join clients as c on c.client_id = d.client_id
+        warning_id, 'delivered' as source, client_id, branch_id, manager_id, month,
+        month_index, raised_on, rule, severity, amount, tier,
+        cast(null as varchar) as tier_before, aum, cast(null as decimal(18, 2)) as aum_earlier,
+        txn_count, cast(null as double) as txn_average, cast(null as date) as due_on,
+        cast(null as varchar) as product_type, status, note
+    -- the delivered warnings with the client's row of their month (built at load)
+    from delivered_warning_rows
+    where ($month is null or month = $month)
+      and ($raised_on is null or raised_on = $raised_on)
 ),
 
 listed as (

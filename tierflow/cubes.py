@@ -37,6 +37,13 @@ narrowed tables, so the figures follow one definition either way.
   ranking of present clients (ntile 100, AUM descending) with its clients and AUM. The wealth
   concentration curve reads it for all branches or one; the all-branch rows make a branch's
   scope derive it.
+- ``delivered_warning_rows``: one row per warning the bank delivered (the ``warnings`` table),
+  first its month, with the client's snapshot row of that month (branch, manager, tier, AUM,
+  transactions, status), else the clients file's branch and manager. The warning list, its
+  coverage and the manager books read it instead of matching each warning to the month's
+  snapshot rows and the clients table at every question (at 1M clients those two scans were
+  most of each warning query's time). A branch's scope cannot cut it by the row's branch
+  (the delivered warnings follow the client's home branch there), so it derives it too.
 
 ``churn_aum_floor`` is baked into tier_cube, cohort_cube and cohort_group_cube
 (settings.lake_fingerprint: a change asks for a rebuild); the runner binds the same value as ``$cube_churn_aum_floor`` when it derives them.
@@ -280,6 +287,34 @@ from conc_ranked
 group by month, month_index, branch_id, bucket
 """
 
+# (dw_: a derived table's CTEs end up beside the query's on Spark, so their names are its own)
+DELIVERED_WARNING_ROWS = """
+with dw_delivered as (
+    select
+        warning_id, client_id, raised_on, rule, severity, amount, note,
+        strftime(raised_on, '%Y-%m') as month,
+        year(raised_on) * 12 + month(raised_on) - 1 as month_index
+    from warnings
+),
+
+-- the client's row of the warning's month
+dw_month_rows as (
+    select s.client_id, s.month_index, s.branch_id, s.manager_id, s.tier, s.aum, s.txn_count,
+           s.status
+    from snapshots as s
+    where s.client_id in (select client_id from dw_delivered)
+)
+
+select
+    d.month, d.month_index, d.warning_id, d.client_id,
+    coalesce(r.branch_id, c.branch_id) as branch_id,
+    case when r.client_id is null then c.manager_id else r.manager_id end as manager_id,
+    d.raised_on, d.rule, d.severity, d.amount, d.note, r.tier, r.aum, r.txn_count, r.status
+from dw_delivered as d
+left join dw_month_rows as r on r.client_id = d.client_id and r.month_index = d.month_index
+left join clients as c on c.client_id = d.client_id
+"""
+
 # name → (SQL, the logical tables it reads)
 CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tier_cube": (TIER_CUBE, ("snapshots",)),
@@ -289,6 +324,7 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dormancy_cube": (DORMANCY_CUBE, ("dormant_months",)),
     "transition_cube": (TRANSITION_CUBE, ("snapshots",)),
     "concentration_cube": (CONCENTRATION_CUBE, ("snapshots",)),
+    "delivered_warning_rows": (DELIVERED_WARNING_ROWS, ("warnings", "snapshots", "clients")),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
 BY_CLIENT = ("case_aum",)
@@ -299,7 +335,7 @@ BY_MONTH: dict[str, int] = {"transition_cube": 1, "concentration_cube": 0}
 # the cubes a branch's scope cannot cut out by a filter (rows that span two branches, a
 # client's in two months; rankings over all branches): it derives them from its rows, as a
 # manager's scope does
-ACROSS_BRANCHES = ("transition_cube", "concentration_cube")
+ACROSS_BRANCHES = ("transition_cube", "concentration_cube", "delivered_warning_rows")
 
 
 def params(settings: Settings) -> dict:
@@ -331,6 +367,7 @@ def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT,
         clients = writer.base_dir / "clients.parquet"
     sources = {"snapshots": months, "tier_entries": [str(entries)], "clients": [str(clients)],
                "retention_cases": [str(writer.dir / "retention_cases.parquet")],
+               "warnings": [str(writer.dir / "warnings.parquet")],
                # written by per_client.write just before (one file, from its buckets' parts)
                "dormant_months": [str(writer.dir / "dormant_months.parquet")]}
     counts = {}

@@ -15,6 +15,7 @@ Layout under ``<data dir>/lake/``::
         dormancy_cube.parquet   dormant clients per month and branch, too (cubes.py)
         transition_cube.parquet   tier moves between consecutive months, too (cubes.py)
         concentration_cube.parquet   AUM by percentile of clients, too (cubes.py)
+        delivered_warning_rows.parquet   delivered warnings with their month's row (cubes.py)
         snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
         load/report.json  load/set_aside.csv   the report of the load that made it
 
@@ -52,7 +53,8 @@ LOAD_THREADS = 2
 TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "warnings",
                "maturities", "tier_entries", "computed_warnings", "dormant_months",
                "reactivations", "tier_cube", "cohort_cube", "cohort_group_cube", "case_aum",
-               "dormancy_cube", "transition_cube", "concentration_cube")
+               "dormancy_cube", "transition_cube", "concentration_cube",
+               "delivered_warning_rows")
 SNAPSHOTS = "snapshots"
 VERSION_NAME = re.compile(r"v\d{6}")
 
