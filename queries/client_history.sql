@@ -15,7 +15,8 @@
 --   status         normal, dormant or closed.
 with final as (
     select month, branch_id, manager_id, tier, aum, aum_avg, products_held, txn_count, status
-    from snapshots
+    -- the snapshot rows in client order (built at load): the client's are a row group or two
+    from client_months
     where client_id = $client_id
     order by month
 )

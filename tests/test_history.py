@@ -7,7 +7,8 @@ import pytest
 from conftest import BRANCHES, snap, write_delivery
 from test_queries import CLIENTS, SNAPSHOTS
 from tierflow.buckets import bucket_count
-from tierflow.history import MonthFiles, write_tier_entries
+from tierflow.history import (CLIENT_MONTH_COLUMNS, CLIENT_MONTH_ROW_GROUP, MonthFiles,
+                              write_client_months, write_tier_entries)
 from tierflow.ingest import ingest
 from tierflow.lake import Lake, load_connection
 from tierflow.settings import Settings
@@ -87,3 +88,44 @@ def test_tier_entries_are_the_same_in_any_number_of_client_buckets(data_dir, tmp
     assert pl.read_parquet(one).height > 0
     assert pl.read_parquet(many).equals(pl.read_parquet(one))
     assert pl.read_parquet(one).equals(lake.read_table("tier_entries"))
+
+
+def test_client_months_hold_every_snapshot_row_in_client_order(data_dir, tmp_path):
+    lake = Lake(data_dir)
+    snapshots = pl.concat([pl.read_parquet(f) for f in
+                           lake.table_files(lake.current_version())["snapshots"]])
+    months = lake.read_table("client_months")
+    assert months.columns == list(CLIENT_MONTH_COLUMNS)
+    assert months.height == snapshots.height == len(SNAPSHOTS)
+    assert months.select("client_id", "month").rows() == sorted(
+        snapshots.select("client_id", "month").rows())
+    assert months.equals(snapshots.select(CLIENT_MONTH_COLUMNS).sort("client_id", "month"))
+    # replacing February: C06's new February row is in its place
+    feb = [s for s in SNAPSHOTS if s["snapshot_month"] == "2024-02"]
+    feb.append(snap("2024-02", "C06", "2000"))
+    ingest(write_delivery(tmp_path / "d2", {"snapshots": feb}), data_dir, Settings())
+    c06 = Lake(data_dir).read_table("client_months").filter(pl.col("client_id") == "C06")
+    assert [(m, float(a)) for m, a in c06.select("month", "aum").rows()] == [
+        ("2024-01", 1_000.0), ("2024-02", 2_000.0), ("2024-03", 1_500.0)]
+
+
+def test_client_months_come_in_small_row_groups(tmp_path):
+    """A client's lookup reads one row group of CLIENT_MONTH_ROW_GROUP rows, not a million."""
+    import duckdb
+
+    con = duckdb.connect()
+    version = tmp_path / "v"
+    (version / "snapshots").mkdir(parents=True)
+    rows = pl.DataFrame({"client_id": [f"C{n:06d}" for n in range(40_000)]}).with_columns(
+        month=pl.lit("2024-01"), branch_id=pl.lit("B1"), manager_id=pl.lit("M1"),
+        tier=pl.lit("mass"), aum=pl.lit(1.0), aum_avg=pl.lit(1.0), products_held=pl.lit(1),
+        txn_count=pl.lit(0), status=pl.lit("normal"))
+    rows.sample(fraction=1.0, shuffle=True, seed=1).write_parquet(
+        version / "snapshots" / "2024-01.parquet")
+    out = tmp_path / "client_months.parquet"
+    write_client_months(con, MonthFiles(version, None), out, version / "snapshots" / "empty")
+    groups = con.execute("select row_group_num_rows from parquet_metadata($f) "
+                         "where column_id = 0", {"f": str(out)}).fetchall()
+    assert [g for g, in groups] == [CLIENT_MONTH_ROW_GROUP, CLIENT_MONTH_ROW_GROUP,
+                                    40_000 - 2 * CLIENT_MONTH_ROW_GROUP]
+    assert pl.read_parquet(out)["client_id"].is_sorted()

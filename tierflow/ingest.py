@@ -939,7 +939,8 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive
     # a month another written month takes as neighbour is derived first, into the work folder
     ahead = [m for m in written if {history.month_of(history.month_index(m) + d)
                                     for d in (-1, 1)} & set(written)]
-    steps.add(len(ahead) + len(written) + len(beside) + 1)  # derive, write, refresh, entries
+    # derive, write, refresh, tier entries, client months
+    steps.add(len(ahead) + len(written) + len(beside) + 2)
     work = writer.dir / "work-snapshots"
     con = load_connection(work / "spill")
     try:
@@ -971,6 +972,9 @@ def _write_snapshots(writer, staging: MonthStaging, settings: Settings, rederive
         staging.remove()
         history.relink(con, files, beside, writer.month_path, schema, steps.tick)
         history.write_tier_entries(con, files, writer.dir / "tier_entries.parquet")
+        steps.tick()
+        history.write_client_months(con, files, writer.dir / "client_months.parquet",
+                                    writer.dir / "snapshots" / "empty.parquet")
         steps.tick()
     finally:
         con.close()

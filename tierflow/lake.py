@@ -8,6 +8,7 @@ Layout under ``<data dir>/lake/``::
         branches.parquet  managers.parquet  clients.parquet  tiers.parquet
         retention_cases.parquet  warnings.parquet  maturities.parquet
         tier_entries.parquet  first month per client at each tier rank (tierflow/history.py)
+        client_months.parquet  every snapshot row in client order, for one client's history
         computed_warnings.parquet  the warning rules' warnings (tierflow/warning_rules.py)
         dormant_months.parquet  reactivations.parquet   dormancy (tierflow/dormancy.py)
         tier_cube.parquet  cohort_cube.parquet  case_aum.parquet   for the dashboard (cubes.py)
@@ -54,7 +55,7 @@ TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "w
                "maturities", "tier_entries", "computed_warnings", "dormant_months",
                "reactivations", "tier_cube", "cohort_cube", "cohort_group_cube", "case_aum",
                "dormancy_cube", "transition_cube", "concentration_cube",
-               "delivered_warning_rows")
+               "delivered_warning_rows", "client_months")
 SNAPSHOTS = "snapshots"
 VERSION_NAME = re.compile(r"v\d{6}")
 

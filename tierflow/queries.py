@@ -176,6 +176,7 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "managers": (_IN_BRANCHES, "manager_id = $scope_manager"),
     "clients": (_IN_BRANCHES, "manager_id = $scope_manager"),
     "snapshots": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
+    "client_months": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # snapshot rows in client order
     "retention_cases": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
     "tier_entries": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
     "computed_warnings": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the month's branch, as snapshots
