@@ -26,26 +26,35 @@
 --   is_retained  Whether the client counts as retained at k.
 --   aum_at_k     AUM in cohort month + k, RMB; empty when not present then.
 --   tier_at_k    Tier code in cohort month + k; empty when not present then.
-with months as (
-    select distinct month, month_index
-    from snapshots
-),
-
 -- tier_entries holds each client's first month at the VIP rank or above (built at load)
-members as (
-    select client_id, month_index as cohort_index, branch_id, aum as cohort_aum
+with members as (
+    select client_id, branch_id, aum as cohort_aum
     from tier_entries
     where min_rank = $vip_rank
       and month = $cohort_month
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
--- the month k months after the cohort month: reading only its rows keeps the join small
+-- the rows of month k after the cohort month (month_index = year * 12 + month - 1, from the
+-- parameters, so the files of the other months are skipped by their statistics)
+rows_k as (
+    select client_id, present, aum, tier, tier_rank
+    from snapshots
+    where month_index = cast(substr($cohort_month, 1, 4) as integer) * 12
+                        + cast(substr($cohort_month, 6, 2) as integer) - 1 + $months_since
+),
+
+-- one row when that month is in the data (a triangle cell), none otherwise
+later as (
+    select count(*) as month_rows
+    from rows_k
+    having count(*) > 0
+),
+
 month_k as (
-    select s.client_id, s.aum, s.tier, s.tier_rank
-    from snapshots as s
-    join months as cm on cm.month = $cohort_month
-    where s.present and s.month_index = cm.month_index + $months_since
+    select client_id, aum, tier, tier_rank
+    from rows_k
+    where present
 ),
 
 -- The members' rows k months on (only when that month is in the data: a triangle cell).
@@ -64,7 +73,7 @@ at_k as (
              else false
         end as is_retained
     from members as m
-    join months as later on later.month_index = m.cohort_index + $months_since
+    cross join later
     left join month_k as s on s.client_id = m.client_id
     where $months_since >= 0
 ),

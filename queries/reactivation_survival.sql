@@ -18,9 +18,10 @@
 --   reactivated      Reactivations with R+k in the data.
 --   still_active     Of them, active in every month from R to R+k.
 --   survival_rate    still_active / reactivated.
+-- the months in the data, from the aggregate (a scan of every snapshot row otherwise)
 with months as (
     select distinct month_index
-    from snapshots
+    from tier_cube
 ),
 
 bounds as (
