@@ -26,8 +26,8 @@
 --   is_retained  Whether the client counts as retained at k.
 --   aum_at_k     AUM in cohort month + k, RMB; empty when not present then.
 --   tier_at_k    Tier code in cohort month + k; empty when not present then.
--- tier_entries holds each client's first month at the VIP rank or above (built at load)
 with members as (
+    -- tier_entries holds each client's first month at the VIP rank or above (built at load)
     select client_id, branch_id, aum as cohort_aum
     from tier_entries
     where min_rank = $vip_rank

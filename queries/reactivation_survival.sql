@@ -18,8 +18,8 @@
 --   reactivated      Reactivations with R+k in the data.
 --   still_active     Of them, active in every month from R to R+k.
 --   survival_rate    still_active / reactivated.
--- the months in the data, from the aggregate (a scan of every snapshot row otherwise)
 with months as (
+    -- the months in the data, from the aggregate (a scan of every snapshot row otherwise)
     select distinct month_index
     from tier_cube
 ),
