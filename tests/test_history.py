@@ -110,13 +110,13 @@ def test_client_months_hold_every_snapshot_row_in_client_order(data_dir, tmp_pat
 
 
 def test_client_months_come_in_small_row_groups(tmp_path):
-    """A client's lookup reads one row group of CLIENT_MONTH_ROW_GROUP rows, not a million."""
+    """A client's lookup reads one row group of CLIENT_MONTH_ROW_GROUP rows, not every row."""
     import duckdb
 
     con = duckdb.connect()
     version = tmp_path / "v"
     (version / "snapshots").mkdir(parents=True)
-    rows = pl.DataFrame({"client_id": [f"C{n:06d}" for n in range(40_000)]}).with_columns(
+    rows = pl.DataFrame({"client_id": [f"C{n:06d}" for n in range(300_000)]}).with_columns(
         month=pl.lit("2024-01"), branch_id=pl.lit("B1"), manager_id=pl.lit("M1"),
         tier=pl.lit("mass"), aum=pl.lit(1.0), aum_avg=pl.lit(1.0), products_held=pl.lit(1),
         txn_count=pl.lit(0), status=pl.lit("normal"))
@@ -127,5 +127,5 @@ def test_client_months_come_in_small_row_groups(tmp_path):
     groups = con.execute("select row_group_num_rows from parquet_metadata($f) "
                          "where column_id = 0", {"f": str(out)}).fetchall()
     assert [g for g, in groups] == [CLIENT_MONTH_ROW_GROUP, CLIENT_MONTH_ROW_GROUP,
-                                    40_000 - 2 * CLIENT_MONTH_ROW_GROUP]
+                                    300_000 - 2 * CLIENT_MONTH_ROW_GROUP]
     assert pl.read_parquet(out)["client_id"].is_sorted()
