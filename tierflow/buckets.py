@@ -50,22 +50,23 @@ select * from read_parquet($files, hive_partitioning = false)
 
 
 def split(con: duckdb.DuckDBPyConnection, snapshots: list[str], columns: tuple[str, ...],
-          count: int, out: Path, where: str = "true") -> list[list[str]]:
-    """Write `columns` of the snapshot rows that meet `where` (a condition of tierflow's own)
-    into a folder per bucket of clients under `out`, in one scan of the lake; return each
-    bucket's files. A bucket no client fell in gets an empty file with the columns."""
-    select = (f"select {', '.join(columns)} from read_parquet($snapshots) where {where}")
+          count: int, out: Path, present_only: bool = False) -> list[list[str]]:
+    """Write `columns` (tierflow's own names) of the snapshot rows (only the present ones with
+    `present_only`) into a folder per bucket of clients under `out`, in one scan of the lake;
+    return each bucket's files. A bucket no client fell in gets an empty file with the
+    columns."""
+    rows = (f"select {', '.join(columns)}, hash(client_id) % $buckets as bucket "
+            "from read_parquet($snapshots) where present or not $present_only")
+    params = {"snapshots": snapshots, "buckets": count, "present_only": present_only}
     con.execute("set partitioned_write_flush_threshold = $rows", {"rows": SPLIT_FLUSH_ROWS})
-    con.execute(f"copy (select *, hash(client_id) % $buckets as bucket from ({select})) "
-                "to $out (format parquet, compression zstd, compression_level 1, "
-                "partition_by (bucket))",
-                {"snapshots": snapshots, "buckets": count, "out": str(out)}).fetchall()
+    copy_parquet(con, rows, params, out, partition_by="bucket")
     files = []
     for n in range(count):
         found = sorted(str(p) for p in (out / f"bucket={n}").glob("*.parquet"))
         if not found:
             found = [str(out / f"empty-{n}.parquet")]
-            copy_parquet(con, f"{select} and false", {"snapshots": snapshots}, Path(found[0]))
+            copy_parquet(con, f"select {', '.join(columns)} from ({rows}) limit 0", params,
+                         Path(found[0]))
         files.append(found)
     return files
 

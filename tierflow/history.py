@@ -170,7 +170,8 @@ def write_tier_entries(con: duckdb.DuckDBPyConnection, files: MonthFiles, out: P
     work = out.parent / "work-tier-entries"
     work.mkdir(exist_ok=True)
     count = bucket_count(con, months, rows_per_bucket)
-    split_files = split(con, months, TIER_ENTRY_COLUMNS, count, work / "split", "present")
+    split_files = split(con, months, TIER_ENTRY_COLUMNS, count, work / "split",
+                        present_only=True)
     parts = [str(work / f"{bucket:04d}.parquet") for bucket in range(count)]
     for files_of_bucket, part in zip(split_files, parts):
         copy_parquet(con, TIER_ENTRIES_SQL, {"bucket_files": files_of_bucket,

@@ -83,12 +83,15 @@ def load_connection(work: Path,
 
 
 def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict, path: Path,
-                 row_group_size: int = ROW_GROUP_SIZE) -> None:
+                 row_group_size: int = ROW_GROUP_SIZE, partition_by: str | None = None) -> None:
     """Write a query's rows to `path` as `write_parquet` writes a frame (zstd level 1, row
-    groups of about `row_group_size` rows, in the query's order). `query` is one of tierflow's
-    own SQL texts; every value and path is bound, never pasted in."""
+    groups of about `row_group_size` rows, in the query's order); with `partition_by` (a column
+    of the query), to a folder `path` of one folder a value (``<column>=<value>/``). `query` is
+    one of tierflow's own SQL texts (COPY takes no query parameter); every value and path is
+    bound, never pasted in."""
+    partition = f", partition_by ({quoted(partition_by)})" if partition_by else ""
     con.execute(f"copy ({query}) to $__out (format parquet, compression zstd, "
-                "compression_level $__level, row_group_size $__rows)",
+                f"compression_level $__level, row_group_size $__rows{partition})",
                 {**params, "__out": str(path), "__level": 1, "__rows": row_group_size}).fetchall()
 
 
