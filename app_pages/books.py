@@ -16,7 +16,10 @@ st.caption(L("books_rule", floor=money(settings.manager_assign_floor, f.lang),
 
 books = app_data.query("manager_books", month=f.month, branch_id=f.branch_param)
 unassigned_params = {"month": f.month, "branch_id": f.branch_param}
-unassigned = app_data.query("unassigned_clients", **unassigned_params)
+# the list's first page, each row with the count and AUM of the whole list
+unassigned = app_data.query("unassigned_clients", **unassigned_params,
+                            page_rows=lists.SHOWN_ROWS)
+whole = (unassigned.iloc[0] if len(unassigned) else {"list_rows": 0, "list_aum": 0.0})
 if books.empty and unassigned.empty:
     st.info(L("no_data"))
     st.stop()
@@ -27,9 +30,9 @@ cards[1].metric(L("kpi_over_limit"), count((books["over_limit"] > 0).sum()))
 cards[2].metric(L("kpi_vip_in_books"), count(books["vip_clients"].sum()))
 cards[3].metric(L("kpi_warnings_open"), count(books["warnings_open"].sum()),
                 help=L("kpi_warnings_open_help"))
-cards[4].metric(L("kpi_unassigned"), count(len(unassigned)),
+cards[4].metric(L("kpi_unassigned"), count(whole["list_rows"]),
                 help=L("kpi_unassigned_help", floor=money(settings.manager_assign_floor, f.lang)))
-cards[5].metric(L("kpi_unassigned_aum"), money(unassigned["aum"].sum(), f.lang))
+cards[5].metric(L("kpi_unassigned_aum"), money(whole["list_aum"], f.lang))
 
 if not books.empty:
     st.subheader(L("books_distribution_title"))
@@ -67,5 +70,6 @@ lists.downloads("manager_books", {"month": f.month, "branch_id": f.branch_param}
                 "books_table", f.lang, f.month)
 
 st.subheader(L("unassigned_title", month=f.month))
-lists.client_table(unassigned, name="unassigned_clients", params=unassigned_params,
+lists.client_table(unassigned.drop(columns="list_aum"), name="unassigned_clients",
+                   params=unassigned_params,
                    key="books_unassigned", month=f.month, lang=f.lang, stamp=f.month)

@@ -53,16 +53,20 @@ todo_lists = [
     ("todo_downgrades", "todo_vip_changes", {**quarter, "change": "downgrade"}),
     ("todo_new_clients", "todo_new_clients", week),
 ]
-results = {key: app_data.query(name, **params) for key, name, params in todo_lists}
+# each list's first page, its rows counting the whole list; the downloads hold every row
+results = {key: app_data.query(name, **params, page_rows=lists.SHOWN_ROWS)
+           for key, name, params in todo_lists}
 if all(r.empty for r in results.values()):
     st.info(L("no_data"))
     st.stop()
-tabs = st.tabs([f"{L(key)} ({len(results[key]):,})" for key, _, _ in todo_lists])
+sizes = {key: int(r[lists.TOTAL].iloc[0]) if len(r) else 0 for key, r in results.items()}
+tabs = st.tabs([f"{L(key)} ({sizes[key]:,})" for key, _, _ in todo_lists])
 for tab, (key, name, params) in zip(tabs, todo_lists):
     with tab:
         st.caption(L(f"{key}_help"))
         stamp = (f"{params['from_date']}-{params['to_date']}"
                  + (f"-{chosen_manager}" if chosen_manager else ""))
-        shown = [c for c in results[key].columns if c != "change"]  # one kind per tab
+        # one kind of change per tab; the list's size is in the tab's title
+        shown = [c for c in results[key].columns if c not in ("change", lists.TOTAL)]
         lists.client_table(results[key], name=name, params=params, key=key, month=f.month,
                            lang=f.lang, stamp=stamp, columns=shown)

@@ -2,7 +2,8 @@
 --   same list from the command line).
 -- Grain: one row per client with a snapshot row in the month (closed rows included, with no
 --   tier), by AUM descending then client_id. The filters and totals run over the month's rows
---   first; names, branches and managers are joined to the page's rows only.
+--   first; branch and manager names are joined to the page's rows only, and the clients'
+--   names (the looked-up columns) are added by the runner to those rows.
 -- Parameters:
 --   month          month, required   The month, YYYY-MM.
 --   branch_id      textlist, optional  Branches (of the client's row that month).
@@ -20,6 +21,7 @@
 --                                     elsewhere drills to its detail).
 --   page_rows      int, optional     Only the first page_rows rows (the page shows a slice of a
 --                                     list that may hold millions); every row when empty.
+-- Looked up: name, phone, id_number, segment
 -- Columns:
 --   client_id      Client.
 --   name           Name (personal data).
@@ -42,7 +44,7 @@
 with month_rows as (
     -- month_index = year * 12 + month - 1, from the parameter: the files of other months
     -- are skipped by their statistics
-    select client_id, month_index, branch_id, manager_id, tier, aum, status
+    select client_id, month_index, branch_id, manager_id, tier, aum, prev_aum, status
     from snapshots
     where month_index = cast(substr($month, 1, 4) as integer) * 12
                         + cast(substr($month, 6, 2) as integer) - 1
@@ -55,11 +57,15 @@ with month_rows as (
       and ($client_id is null or list_contains($client_id, client_id))
 ),
 
+-- The month before's AUM, for the rows whose neighbour column cannot tell it: prev_aum (set
+-- at load) holds it where the client is present in both months; new, returning and closed
+-- clients (a few percent of a month) look it up in the month before's rows.
 previous as (
     select client_id, aum
     from snapshots
     where month_index = cast(substr($month, 1, 4) as integer) * 12
                         + cast(substr($month, 6, 2) as integer) - 2
+      and client_id in (select client_id from month_rows where prev_aum is null)
 ),
 
 open_cases as (
@@ -84,15 +90,15 @@ filtered as (
         r.manager_id,
         r.tier,
         r.aum,
-        coalesce(p.aum, 0) as aum_prev,
-        r.aum - coalesce(p.aum, 0) as aum_change,
+        coalesce(r.prev_aum, p.aum, 0) as aum_prev,
+        r.aum - coalesce(r.prev_aum, p.aum, 0) as aum_change,
         r.status,
         coalesce(o.open_cases, 0) as open_cases
     from month_rows as r
     left join previous as p on p.client_id = r.client_id
     left join open_cases as o on o.client_id = r.client_id
-    where ($change_min is null or r.aum - coalesce(p.aum, 0) >= $change_min)
-      and ($change_max is null or r.aum - coalesce(p.aum, 0) <= $change_max)
+    where ($change_min is null or r.aum - coalesce(r.prev_aum, p.aum, 0) >= $change_min)
+      and ($change_max is null or r.aum - coalesce(r.prev_aum, p.aum, 0) <= $change_max)
       and ($has_open_case is null
            or ($has_open_case = 'yes' and coalesce(o.open_cases, 0) > 0)
            or ($has_open_case = 'no' and coalesce(o.open_cases, 0) = 0))
@@ -119,12 +125,11 @@ page as (
 
 final as (
     select
-        g.client_id, c.name, c.phone, c.id_number, g.branch_id, b.branch_name, g.manager_id,
-        m.manager_name, g.tier, g.aum, g.aum_prev, g.aum_change, g.status, g.open_cases,
-        c.segment, t.list_clients, t.list_aum, t.list_aum_change
+        g.client_id, g.branch_id, b.branch_name, g.manager_id, m.manager_name, g.tier, g.aum,
+        g.aum_prev, g.aum_change, g.status, g.open_cases, t.list_clients, t.list_aum,
+        t.list_aum_change
     from page as g
     cross join totals as t
-    left join clients as c on c.client_id = g.client_id
     left join branches as b on b.branch_id = g.branch_id
     left join managers as m on m.manager_id = g.manager_id
     order by g.aum desc, g.client_id

@@ -10,6 +10,7 @@
 --   tier        textlist, optional  Tier codes.
 --   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
 --               list that may hold hundreds of thousands); every row when empty.
+-- Looked up: name, phone
 -- Columns:
 --   client_id      Client.
 --   name           Name (personal data).
@@ -34,7 +35,7 @@ with dormant as (
       and ($tier is null or list_contains($tier, tier))
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before the names are joined
+-- the list's order, numbered, and its size; a page is cut here, before names are joined
 numbered as (
     select
         *,
@@ -52,8 +53,6 @@ page as (
 final as (
     select
         d.client_id,
-        c.name,
-        c.phone,
         d.branch_id,
         b.branch_name,
         d.manager_id,
@@ -65,7 +64,6 @@ final as (
         d.last_txn_date,
         d.list_rows
     from page as d
-    left join clients as c on c.client_id = d.client_id
     left join branches as b on b.branch_id = d.branch_id
     left join managers as m on m.manager_id = d.manager_id
     order by d.row_no

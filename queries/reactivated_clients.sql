@@ -20,6 +20,7 @@
 --               dormant); every branch when empty.
 --   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
 --               list that may hold hundreds of thousands); every row when empty.
+-- Looked up: name
 -- Columns:
 --   client_id          Client.
 --   name               Name (personal data).
@@ -90,7 +91,6 @@ page as (
 final as (
     select
         g.client_id,
-        c.name,
         g.branch_id,
         b.branch_name,
         g.month as reactivated_month,
@@ -114,7 +114,6 @@ final as (
         g.depth,
         g.list_rows
     from page as g
-    left join clients as c on c.client_id = g.client_id
     left join branches as b on b.branch_id = g.branch_id
     order by g.row_no
 )

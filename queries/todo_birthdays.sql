@@ -12,6 +12,9 @@
 --   month       month, required   The month whose snapshot gives presence, tier and AUM, YYYY-MM.
 --   branch_id   textlist, optional  Branches (the client's home branch); every branch when empty.
 --   manager_id  textlist, optional  Managers (the client's manager); every manager when empty.
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold a hundred thousand rows at a bank); every row when empty.
+-- Looked up: name, phone
 -- Columns:
 --   birthday      The day in the window.
 --   age           The age the client turns that day.
@@ -24,6 +27,7 @@
 --   manager_name  Their name.
 --   tier          Tier in the month.
 --   aum           AUM in the month, RMB.
+--   list_rows     Rows on the list, all of them (the same on every row).
 with years as (
     select year($from_date) as y
     union
@@ -39,9 +43,9 @@ month_rows as (
 
 -- each client's birthday in the window's years (29 February on the 28th outside leap years)
 birthdays as (
-    -- the clients table read once, with the columns the list shows
+    -- the clients table read once, with the columns the list needs
     select
-        c.client_id, c.name, c.phone, c.branch_id, c.manager_id,
+        c.client_id, c.branch_id, c.manager_id,
         y.y - year(c.birth_date) as age,
         case when month(c.birth_date) = 2 and day(c.birth_date) = 29
                   and not ((y.y % 4 = 0 and y.y % 100 <> 0) or y.y % 400 = 0)
@@ -55,26 +59,46 @@ birthdays as (
       and ($manager_id is null or list_contains($manager_id, c.manager_id))
 ),
 
-final as (
-    select
-        d.birthday,
-        cast(d.age as bigint) as age,
-        d.client_id,
-        d.name,
-        d.phone,
-        d.branch_id,
-        b.branch_name,
-        d.manager_id,
-        m.manager_name,
-        r.tier,
-        r.aum
+-- the birthdays in the window of clients present in the month
+listed as (
+    select d.*, r.tier, r.aum
     from birthdays as d
     join month_rows as r on r.client_id = d.client_id
-    left join branches as b on b.branch_id = d.branch_id
-    left join managers as m on m.manager_id = d.manager_id
     where d.birthday between $from_date and $to_date
       and d.age > 0
-    order by d.birthday, r.aum desc, d.client_id
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by birthday, aum desc, client_id) as row_no
+    from listed
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
+final as (
+    select
+        g.birthday,
+        cast(g.age as bigint) as age,
+        g.client_id,
+        g.branch_id,
+        b.branch_name,
+        g.manager_id,
+        m.manager_name,
+        g.tier,
+        g.aum,
+        g.list_rows
+    from page as g
+    left join branches as b on b.branch_id = g.branch_id
+    left join managers as m on m.manager_id = g.manager_id
+    order by g.row_no
 )
 
 select * from final

@@ -11,6 +11,9 @@
 --   month       month, required   The month whose snapshot gives tier and AUM, YYYY-MM.
 --   branch_id   textlist, optional  Branches (the client's home branch); every branch when empty.
 --   manager_id  textlist, optional  Managers (the client's manager); every manager when empty.
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold a hundred thousand rows at a bank); every row when empty.
+-- Looked up: name, phone
 -- Columns:
 --   maturity_date    The day the product matures.
 --   client_id        Client.
@@ -24,6 +27,7 @@
 --   maturing_amount  Amount maturing, RMB.
 --   tier             Tier in the month (empty when not present then).
 --   aum              AUM in the month, RMB (empty when no row then).
+--   list_rows        Rows on the list, all of them (the same on every row).
 with due as (
     select client_id, product_type, amount, maturity_date
     from maturities
@@ -36,28 +40,56 @@ month_rows as (
     where month = $month
 ),
 
+-- the clients' current branch and manager, of the branches and managers asked for (a
+-- semi-join: the week's products, thousands, are hashed, not the millions of clients)
+owners as (
+    select client_id, branch_id, manager_id
+    from clients
+    where client_id in (select client_id from due)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+),
+
+listed as (
+    select d.*, c.branch_id, c.manager_id
+    from due as d
+    join owners as c on c.client_id = d.client_id
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by maturity_date, amount desc, client_id, product_type)
+            as row_no
+    from listed
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 final as (
     select
-        d.maturity_date,
-        d.client_id,
-        c.name,
-        c.phone,
-        c.branch_id,
+        g.maturity_date,
+        g.client_id,
+        g.branch_id,
         b.branch_name,
-        c.manager_id,
+        g.manager_id,
         m.manager_name,
-        d.product_type,
-        d.amount as maturing_amount,
+        g.product_type,
+        g.amount as maturing_amount,
         r.tier,
-        r.aum
-    from due as d
-    join clients as c on c.client_id = d.client_id
-    left join branches as b on b.branch_id = c.branch_id
-    left join managers as m on m.manager_id = c.manager_id
-    left join month_rows as r on r.client_id = d.client_id
-    where ($branch_id is null or list_contains($branch_id, c.branch_id))
-      and ($manager_id is null or list_contains($manager_id, c.manager_id))
-    order by d.maturity_date, d.amount desc, d.client_id, d.product_type
+        r.aum,
+        g.list_rows
+    from page as g
+    left join branches as b on b.branch_id = g.branch_id
+    left join managers as m on m.manager_id = g.manager_id
+    left join month_rows as r on r.client_id = g.client_id
+    order by g.row_no
 )
 
 select * from final

@@ -11,6 +11,9 @@
 --   month       month, required   The month whose snapshot gives tier and AUM, YYYY-MM.
 --   branch_id   textlist, optional  Branches (the client's home branch); every branch when empty.
 --   manager_id  textlist, optional  Managers (the client's manager); every manager when empty.
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold a hundred thousand rows at a bank); every row when empty.
+-- Looked up: name, phone, segment
 -- Columns:
 --   open_date     The day the account was opened.
 --   client_id     Client.
@@ -23,33 +26,52 @@
 --   segment       Client segment.
 --   tier          Tier in the month (empty when no row or closed then).
 --   aum           AUM in the month, RMB (empty when no row then).
+--   list_rows     Rows on the list, all of them (the same on every row).
 with month_rows as (
     select client_id, tier, aum
     from snapshots
     where month = $month
 ),
 
+opened as (
+    select open_date, client_id, branch_id, manager_id
+    from clients
+    where open_date between $from_date and $to_date
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by open_date, client_id) as row_no
+    from opened
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 final as (
     select
-        c.open_date,
-        c.client_id,
-        c.name,
-        c.phone,
-        c.branch_id,
+        g.open_date,
+        g.client_id,
+        g.branch_id,
         b.branch_name,
-        c.manager_id,
+        g.manager_id,
         m.manager_name,
-        c.segment,
         r.tier,
-        r.aum
-    from clients as c
-    left join branches as b on b.branch_id = c.branch_id
-    left join managers as m on m.manager_id = c.manager_id
-    left join month_rows as r on r.client_id = c.client_id
-    where c.open_date between $from_date and $to_date
-      and ($branch_id is null or list_contains($branch_id, c.branch_id))
-      and ($manager_id is null or list_contains($manager_id, c.manager_id))
-    order by c.open_date, c.client_id
+        r.aum,
+        g.list_rows
+    from page as g
+    left join branches as b on b.branch_id = g.branch_id
+    left join managers as m on m.manager_id = g.manager_id
+    left join month_rows as r on r.client_id = g.client_id
+    order by g.row_no
 )
 
 select * from final

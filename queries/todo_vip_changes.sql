@@ -15,6 +15,9 @@
 --   manager_id  textlist, optional  Managers (the client's manager); every manager when empty.
 --   change      text, optional   upgrade or downgrade: only those moves; both when empty.
 --   vip_rank    int, setting vip_min_rank   Lowest VIP tier rank (mass 0 ... private 4).
+--   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
+--               list that may hold a hundred thousand rows at a bank); every row when empty.
+-- Looked up: name, phone
 -- Columns:
 --   month         The month M of the move, YYYY-MM.
 --   change        upgrade or downgrade.
@@ -29,6 +32,7 @@
 --   to_tier       Tier in M.
 --   aum_prev      AUM in M-1, RMB.
 --   aum           AUM in M, RMB.
+--   list_rows     Rows on the list, all of them (the same on every row).
 with tiers_by_rank as (
     select tier, tier_rank
     from tiers
@@ -54,31 +58,58 @@ moves as (
            or (s.prev_tier_rank >= $vip_rank and s.tier_rank < $vip_rank))
 ),
 
+-- the movers' current branch and manager, of the branches and managers asked for (a semi-join:
+-- the moves, thousands, are hashed, not the millions of clients)
+movers as (
+    select client_id, branch_id, manager_id
+    from clients
+    where client_id in (select client_id from moves)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+),
+
+listed as (
+    select v.*, c.branch_id, c.manager_id
+    from moves as v
+    join movers as c on c.client_id = v.client_id
+    where $change is null or v.change = $change
+),
+
+-- the list's order, numbered, and its size; a page is cut here, before names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        row_number() over (order by month_index, case when change = 'upgrade' then 0 else 1 end,
+                                    aum desc, client_id) as row_no
+    from listed
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 final as (
     select
-        v.month,
-        v.change,
-        v.client_id,
-        c.name,
-        c.phone,
-        c.branch_id,
+        g.month,
+        g.change,
+        g.client_id,
+        g.branch_id,
         b.branch_name,
-        c.manager_id,
+        g.manager_id,
         m.manager_name,
         t.tier as from_tier,
-        v.tier as to_tier,
-        v.prev_aum as aum_prev,
-        v.aum
-    from moves as v
-    join clients as c on c.client_id = v.client_id
-    left join tiers_by_rank as t on t.tier_rank = v.prev_tier_rank
-    left join branches as b on b.branch_id = c.branch_id
-    left join managers as m on m.manager_id = c.manager_id
-    where ($branch_id is null or list_contains($branch_id, c.branch_id))
-      and ($manager_id is null or list_contains($manager_id, c.manager_id))
-      and ($change is null or v.change = $change)
-    order by v.month_index, case when v.change = 'upgrade' then 0 else 1 end, v.aum desc,
-             v.client_id
+        g.tier as to_tier,
+        g.prev_aum as aum_prev,
+        g.aum,
+        g.list_rows
+    from page as g
+    left join tiers_by_rank as t on t.tier_rank = g.prev_tier_rank
+    left join branches as b on b.branch_id = g.branch_id
+    left join managers as m on m.manager_id = g.manager_id
+    order by g.row_no
 )
 
 select * from final

@@ -9,6 +9,9 @@
 --                 when empty.
 --   assign_floor  number, setting manager_assign_floor   AUM (RMB) from which a client needs
 --                 a manager.
+--   page_rows     int, optional     Only the first page_rows rows (the page shows a slice of a
+--                 list that may hold tens of thousands); every row when empty.
+-- Looked up: name, phone, open_date, segment
 -- Columns:
 --   client_id    Client.
 --   name         Name (personal data).
@@ -19,6 +22,8 @@
 --   aum          AUM that month, RMB.
 --   open_date    Account opened.
 --   segment      Client segment.
+--   list_rows    Clients on the list, all of them (the same on every row).
+--   list_aum     Their AUM summed, RMB (the same on every row).
 with rows_this_month as (
     select client_id, branch_id, tier, aum
     from snapshots
@@ -29,21 +34,34 @@ with rows_this_month as (
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
+-- the list's order, numbered, and its size; a page is cut here, before names are joined
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        sum(aum) over () as list_aum,
+        row_number() over (order by aum desc, client_id) as row_no
+    from rows_this_month
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 final as (
     select
         r.client_id,
-        c.name,
-        c.phone,
         r.branch_id,
         b.branch_name,
         r.tier,
         r.aum,
-        c.open_date,
-        c.segment
-    from rows_this_month as r
-    left join clients as c on c.client_id = r.client_id
+        r.list_rows,
+        r.list_aum
+    from page as r
     left join branches as b on b.branch_id = r.branch_id
-    order by r.aum desc, r.client_id
+    order by r.row_no
 )
 
 select * from final

@@ -22,6 +22,7 @@
 --               client answers it.
 --   page_rows   int, optional     Only the first page_rows rows (the page shows a slice of a
 --               list that may hold hundreds of thousands); every row when empty.
+-- Looked up: name
 -- Columns:
 --   warning_id      The warning's id (computed: OUT-, DWN-, ACT-, DRM-, MAT-...; delivered: the
 --                   bank's).
@@ -131,7 +132,7 @@ answering as (
 
 final as (
     select
-        w.warning_id, w.source, w.client_id, c.name, w.branch_id, w.manager_id, w.month,
+        w.warning_id, w.source, w.client_id, w.branch_id, w.manager_id, w.month,
         w.raised_on, w.rule, w.severity, w.amount, w.tier, w.tier_before, w.aum,
         w.aum_earlier, w.txn_count, w.txn_average, w.due_on, w.product_type, w.status, w.note,
         a.case_id, a.opened_on as case_opened_on,
@@ -141,7 +142,6 @@ final as (
         w.list_rows
     from page as w
     left join answering as a on a.warning_id = w.warning_id and a.n = 1
-    left join clients as c on c.client_id = w.client_id
     order by w.row_no
 )
 

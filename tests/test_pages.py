@@ -333,6 +333,7 @@ def test_books_page_figures_equal_the_queries(app, runner):
     assert metrics["Over the limit"] == count((books["over_limit"] > 0).sum())
     assert metrics["VIP clients in books"] == count(books["vip_clients"].sum())
     assert metrics["Unassigned clients"] == count(len(unassigned))
+    assert metrics["Their AUM"] == money(unassigned["aum"].sum(), "en")
     assert at.dataframe[0].value["manager_id"].tolist() == books["manager_id"].tolist()
     assert at.dataframe[1].value["client_id"].tolist() == unassigned["client_id"].tolist()
 

@@ -121,6 +121,53 @@ def test_client_list_page_with_the_totals_of_every_row(runner):
         ("C05", 2, 7_000_100.0, 1_000_000.0)]
 
 
+def test_client_details_of_given_clients_or_of_every_client(runner):
+    out = runner.run("client_details", {"client_id": ["C05", "C01", "C99"]})
+    assert rows(out[["client_id", "name", "phone", "segment"]]) == [
+        ("C01", "客户C01", None, None), ("C05", "客户C05", None, None)]  # C99: no such client
+    assert runner.run("client_details")["client_id"].tolist() == [
+        "C01", "C02", "C03", "C04", "C05", "C06", "C07"]
+
+
+def test_clients_are_read_through_their_index_by_client_id(runner):
+    """The load writes clients.duckdb (the clients, indexed by client_id) and the runner's
+    clients view reads it: a lookup of a few clients is an index scan, not a scan of all."""
+    import duckdb
+
+    from tierflow.queries import view_name
+
+    version = runner.lake.require_version()
+    index = runner.lake.index_file(version, "clients")
+    with duckdb.connect(str(index), read_only=True) as con:
+        assert con.execute("select index_name from duckdb_indexes()").fetchall() == [
+            ("clients_by_client_id",)]
+        indexed = con.execute("select * from clients").fetchall()
+    parquet = duckdb.sql("select * from read_parquet($path) order by client_id",
+                         params={"path": str(index.with_suffix(".parquet"))}).fetchall()
+    assert indexed == parquet and len(parquet) == 7
+    runner.run("client_details", {"client_id": ["C01"]})  # the version's views are made
+    plan = runner.runner.engine._con.execute(
+        f"explain analyze select * from {view_name(version, 'clients')} "
+        "where list_contains($ids, client_id)", {"ids": ["C01", "C05"]}).fetchall()[0][1]
+    assert "Index Scan" in plan
+
+
+def test_client_list_names_are_looked_up_in_the_order_of_its_columns(runner, monkeypatch):
+    from tierflow import queries
+
+    by_id = runner.run("client_list", {"month": "2024-02"})
+    assert list(by_id.columns) == list(queries.catalog()["client_list"].columns)
+    assert list(by_id.columns[:4]) == ["client_id", "name", "phone", "id_number"]
+    assert by_id["name"].tolist() == ["客户C05", "客户C04", "客户C02", "客户C01", "客户C07",
+                                      "客户C03"]
+    # a list longer than LOOKUP_BY_ID_MAX is matched against every client: the same rows
+    monkeypatch.setattr(queries, "LOOKUP_BY_ID_MAX", 2)
+    assert runner.run("client_list", {"month": "2024-02"}).equals(by_id)
+    # an empty list still has every column
+    empty = runner.run("client_list", {"month": "2024-02", "branch_id": "B9"})
+    assert empty.empty and list(empty.columns) == list(by_id.columns)
+
+
 @pytest.mark.parametrize("params,expected", [
     ({"tier": ["gold", "mass"], "has_open_case": "yes"}, ["C01"]),
     ({"has_open_case": "no", "branch_id": "B2"}, ["C05", "C07"]),

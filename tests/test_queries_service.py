@@ -131,7 +131,7 @@ def test_maturities_this_week(runner):
     out = runner.run("todo_maturities", WEEK)
     assert list(out.columns) == ["maturity_date", "client_id", "name", "phone", "branch_id",
                                  "branch_name", "manager_id", "manager_name", "product_type",
-                                 "maturing_amount", "tier", "aum"]
+                                 "maturing_amount", "tier", "aum", "list_rows"]
     assert [(str(r[0]), r[1], r[4], r[6], r[8], r[9], r[10], r[11]) for r in rows(out)] == [
         ("2025-12-29", "K1", "B1", "M1", "time_deposit", 50000.0, "gold", 60000.0),
         ("2026-01-02", "K2", "B1", "M1", "wealth", 300000.0, "platinum", 700000.0),
@@ -141,12 +141,17 @@ def test_maturities_this_week(runner):
     assert runner.run("todo_maturities", {**WEEK, "branch_id": ["B2"]})["client_id"].tolist() \
         == ["K8"]
     assert runner.run("todo_maturities", {**WEEK, "manager_id": ["M2"]}).empty
+    # a page of two rows, each counting the whole list
+    page = runner.run("todo_maturities", {**WEEK, "page_rows": 2})
+    assert rows(page[["client_id", "product_type", "list_rows"]]) == [
+        ("K1", "time_deposit", 4), ("K2", "wealth", 4)]
 
 
 def test_birthdays_this_week_wrap_into_the_new_year(runner):
     out = runner.run("todo_birthdays", WEEK)
     assert list(out.columns) == ["birthday", "age", "client_id", "name", "phone", "branch_id",
-                                 "branch_name", "manager_id", "manager_name", "tier", "aum"]
+                                 "branch_name", "manager_id", "manager_name", "tier", "aum",
+                                 "list_rows"]
     # K7 (31 Dec) closed in November: not on the list; K6's 3 January is in the week
     assert [(str(r[0]), r[1], r[2], r[9]) for r in rows(out)] == [
         ("2025-12-30", 35, "K1", "gold"),
@@ -155,6 +160,8 @@ def test_birthdays_this_week_wrap_into_the_new_year(runner):
     ]
     assert runner.run("todo_birthdays", {**WEEK, "manager_id": ["M2"]})["client_id"].tolist() \
         == ["K6"]
+    page = runner.run("todo_birthdays", {**WEEK, "page_rows": 1})
+    assert rows(page[["client_id", "name", "list_rows"]]) == [("K1", "客户K1", 3)]
 
 
 def test_birthday_on_29_february(runner):
@@ -179,19 +186,21 @@ def test_new_clients_this_week(runner):
     out = runner.run("todo_new_clients", WEEK)
     assert list(out.columns) == ["open_date", "client_id", "name", "phone", "branch_id",
                                  "branch_name", "manager_id", "manager_name", "segment", "tier",
-                                 "aum"]
+                                 "aum", "list_rows"]
     # K5 opened the Sunday before, K4 the Monday after
     assert [(str(r[0]), r[1], r[4], r[6], r[9], r[10]) for r in rows(out)] == [
         ("2025-12-29", "K3", "B2", "M3", "mass", 20000.0)]
     no_row_yet = runner.run("todo_new_clients", {**WEEK, "month": "2025-11"})
     assert rows(no_row_yet[["client_id", "tier", "aum"]]) == [("K3", None, None)]
+    assert rows(runner.run("todo_new_clients", {**WEEK, "page_rows": 1})[
+        ["client_id", "list_rows"]]) == [("K3", 1)]
 
 
 def test_vip_upgrades_and_downgrades_this_quarter(runner):
     out = runner.run("todo_vip_changes", QUARTER)
     assert list(out.columns) == ["month", "change", "client_id", "name", "phone", "branch_id",
                                  "branch_name", "manager_id", "manager_name", "from_tier",
-                                 "to_tier", "aum_prev", "aum"]
+                                 "to_tier", "aum_prev", "aum", "list_rows"]
     assert [(r[0], r[1], r[2], r[5], r[7], r[9], r[10], r[11], r[12]) for r in rows(out)] == [
         ("2025-10", "upgrade", "K4", "B1", "M1", "mass", "gold", 40000.0, 60000.0),
         ("2025-10", "upgrade", "K8", "B2", "M1", "mass", "gold", 40000.0, 60000.0),
@@ -200,6 +209,8 @@ def test_vip_upgrades_and_downgrades_this_quarter(runner):
     ]
     assert runner.run("todo_vip_changes", {**QUARTER, "change": "downgrade"})[
         "client_id"].tolist() == ["K5"]
+    page = runner.run("todo_vip_changes", {**QUARTER, "page_rows": 3})
+    assert rows(page[["client_id", "list_rows"]]) == [("K4", 4), ("K8", 4), ("K5", 4)]
     assert runner.run("todo_vip_changes", {**QUARTER, "manager_id": ["M1"],
                                            "change": "upgrade"})["client_id"].tolist() == \
         ["K4", "K8"]
@@ -256,10 +267,14 @@ def test_books_default_limit_and_branch_filter(runner):
 def test_unassigned_gold_clients(runner):
     out = runner.run("unassigned_clients", {"month": "2025-12"})
     assert list(out.columns) == ["client_id", "name", "phone", "branch_id", "branch_name",
-                                 "tier", "aum", "open_date", "segment"]
+                                 "tier", "aum", "open_date", "segment", "list_rows",
+                                 "list_aum"]
     # U1 at 60,000, U2 at exactly 50,000 (the floor is inclusive); U3's row is closed
-    assert [(r[0], r[3], r[5], r[6]) for r in rows(out)] == [
-        ("U1", "B1", "gold", 60000.0), ("U2", "B2", "gold", 50000.0)]
+    assert [(r[0], r[3], r[5], r[6], r[9], r[10]) for r in rows(out)] == [
+        ("U1", "B1", "gold", 60000.0, 2, 110000.0), ("U2", "B2", "gold", 50000.0, 2, 110000.0)]
+    # a page of one row still counts and sums the whole list
+    page = runner.run("unassigned_clients", {"month": "2025-12", "page_rows": 1})
+    assert rows(page[["client_id", "list_rows", "list_aum"]]) == [("U1", 2, 110000.0)]
     # in November U2 had 10,000: below the floor
     assert runner.run("unassigned_clients", {"month": "2025-11"})["client_id"].tolist() == \
         ["U1"]

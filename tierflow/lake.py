@@ -6,6 +6,8 @@ Layout under ``<data dir>/lake/``::
     versions/v000007/        one complete version
         manifest.json        what is in it and every load that led to it
         branches.parquet  managers.parquet  clients.parquet  tiers.parquet
+        clients.duckdb       the clients again, as a DuckDB table indexed by client_id, so a
+                             page's 1,000 names are looked up, not a 7M-row file scanned
         retention_cases.parquet  warnings.parquet  maturities.parquet
         tier_entries.parquet  first month per client at each tier rank (tierflow/history.py)
         client_months.parquet  every snapshot row in client order, for one client's history
@@ -57,6 +59,10 @@ TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "w
                "dormancy_cube", "transition_cube", "concentration_cube",
                "delivered_warning_rows", "client_months")
 SNAPSHOTS = "snapshots"
+# Tables also written as a DuckDB table with an index on their key (``<table>.duckdb``), for
+# lookups of a few keys: at 7M clients, 1,000 clients' rows come in 0.1 s by the index against
+# 0.9-1.3 s for a scan of the parquet file. The parquet file stays the table of record.
+INDEXED_TABLES = {"clients": "client_id"}
 VERSION_NAME = re.compile(r"v\d{6}")
 
 
@@ -144,6 +150,12 @@ class Lake:
         files = {name: [base / f"{name}.parquet"] for name in TABLE_FILES}
         files[SNAPSHOTS] = sorted((base / SNAPSHOTS).glob("*.parquet"))
         return files
+
+    def index_file(self, version: str, table: str) -> Path | None:
+        """The indexed DuckDB copy of a table (`INDEXED_TABLES`) in a version, if written
+        (versions loaded by an older tierflow have none until a rebuild)."""
+        path = self.path(version) / f"{table}.duckdb"
+        return path if table in INDEXED_TABLES and path.exists() else None
 
     def manifest(self, version: str | None = None) -> dict:
         version = version or self.current_version()
@@ -271,6 +283,24 @@ class VersionWriter:
 
     def write_table(self, name: str, df: pl.DataFrame) -> None:
         write_parquet(df, self.dir / f"{name}.parquet")
+        if name in INDEXED_TABLES:
+            self._write_index(name, INDEXED_TABLES[name])
+
+    def _write_index(self, name: str, key: str) -> None:
+        """`<name>.duckdb`: the table just written, in key order, with an index on `key`.
+        At 7M clients: 17 s, 2 GB resident, a 550 MB file."""
+        con = load_connection(self.dir / "work-index")
+        try:
+            con.execute("attach $path as indexed", {"path": str(self.dir / f"{name}.duckdb")})
+            con.execute(f"create table indexed.{quoted(name)} as "
+                        f"select * from read_parquet($rows) order by {quoted(key)}",
+                        {"rows": str(self.dir / f"{name}.parquet")})
+            con.execute(f"create index {quoted(name + '_by_' + key)} "
+                        f"on indexed.{quoted(name)} ({quoted(key)})")
+            con.execute("detach indexed")
+        finally:
+            con.close()
+            shutil.rmtree(self.dir / "work-index", ignore_errors=True)
 
     def write_month(self, month: str, df: pl.DataFrame) -> None:
         write_parquet(df, self.month_path(month))
@@ -316,7 +346,8 @@ class VersionWriter:
         base = self.base_dir
         if base is None:
             return
-        for src in [*base.glob("*.parquet"), *(base / SNAPSHOTS).glob("*.parquet")]:
+        for src in [*base.glob("*.parquet"), *base.glob("*.duckdb"),
+                    *(base / SNAPSHOTS).glob("*.parquet")]:
             dst = self.dir / src.relative_to(base)
             if not dst.exists() and src.stem != "empty":
                 os.link(src, dst)

@@ -142,8 +142,9 @@ class SparkEngine:
             session = builder.getOrCreate()
         self.session = session.newSession()
 
-    def create_view(self, name: str, files: list[Path]) -> list[str]:
-        """A temporary view `name` over parquet files; its columns."""
+    def create_view(self, name: str, files: list[Path], index: Path | None = None) -> list[str]:
+        """A temporary view `name` over parquet files; its columns (`index`, a table's
+        indexed DuckDB copy, is DuckDB's: Spark reads the parquet files)."""
         frame = self.session.read.parquet(*[str(f) for f in files])
         frame.createOrReplaceTempView(name)
         return list(frame.columns)
