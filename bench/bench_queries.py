@@ -50,7 +50,9 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
     months = runner.lake.months()
     last, prev, year_ago = months[-1], months[-2], months[max(0, len(months) - 13)]
     branch = [runner.run("retention_success").sort_values("closed_cases")["branch_id"].iloc[-1]]
-    client = runner.run("client_list", {"month": last})["client_id"].iloc[0]
+    # the Clients page's first page of the month: its names are looked up by id
+    page = runner.run("client_list", {"month": last, "page_rows": 1_000})["client_id"].tolist()
+    client = page[0]
     cohort = runner.run("cohort_retention")["cohort_month"].iloc[0]
     year = {"from_date": f"{year_ago}-01", "to_date": f"{last}-28"}
     span = {"from_month": prev, "to_month": last}
@@ -76,7 +78,8 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
         ("retention_success", year), ("retention_funnel", year), ("contact_delay", year),
         ("post_case_aum", year), ("retention_ledger", year),
         ("client_list", {"month": last}), ("client_history", {"client_id": client}),
-        ("client_cases", {"client_id": client}), ("branches", {}), ("managers", {}),
+        ("client_cases", {"client_id": client}), ("client_details", {"client_id": page}),
+        ("branches", {}), ("managers", {}),
         ("dormancy_trend", {}), ("dormant_clients", {"month": last}),
         ("reactivated_clients", reactivation_year), ("reactivation_depth", reactivation_year),
         ("reactivation_survival", {}),
