@@ -28,7 +28,9 @@
 --   tier             Tier in the month (empty when not present then).
 --   aum              AUM in the month, RMB (empty when no row then).
 --   list_rows        Rows on the list, all of them (the same on every row).
-with due as (
+with due as materialized (
+    -- materialized: the owners' semi-join and the list both read it; inlined, the
+    -- maturities file would be scanned twice
     select client_id, product_type, amount, maturity_date
     from maturities
     where maturity_date between $from_date and $to_date

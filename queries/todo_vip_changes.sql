@@ -38,8 +38,10 @@ with tiers_by_rank as (
     from tiers
 ),
 
--- prev_tier_rank / prev_aum: the client's tier and AUM in M-1 (empty when not present then)
-moves as (
+-- prev_tier_rank / prev_aum: the client's tier and AUM in M-1 (empty when not present then);
+-- materialized: the movers' semi-join and the list both read it, and inlined twice the
+-- months' rows would be scanned twice
+moves as materialized (
     select
         s.month,
         s.month_index,
@@ -54,8 +56,10 @@ moves as (
       and s.prev_tier_rank is not null
       and s.month_index between year($from_date) * 12 + month($from_date) - 1
                             and year($to_date) * 12 + month($to_date) - 1
-      and ((s.prev_tier_rank < $vip_rank and s.tier_rank >= $vip_rank)
-           or (s.prev_tier_rank >= $vip_rank and s.tier_rank < $vip_rank))
+      and ((coalesce($change, 'upgrade') = 'upgrade'
+            and s.prev_tier_rank < $vip_rank and s.tier_rank >= $vip_rank)
+           or (coalesce($change, 'downgrade') = 'downgrade'
+               and s.prev_tier_rank >= $vip_rank and s.tier_rank < $vip_rank))
 ),
 
 -- the movers' current branch and manager, of the branches and managers asked for (a semi-join:
@@ -72,7 +76,6 @@ listed as (
     select v.*, c.branch_id, c.manager_id
     from moves as v
     join movers as c on c.client_id = v.client_id
-    where $change is null or v.change = $change
 ),
 
 -- the list's order, numbered, and its size; a page is cut here, before names are joined

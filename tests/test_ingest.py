@@ -185,6 +185,29 @@ def test_a_delivered_month_replaces_that_month(tmp_path, first_load):
                                                      ("2024-02", "000123", 10.0)]
 
 
+def test_maturities_are_stored_by_date_and_a_redelivered_product_replaces_its_row(
+        tmp_path, first_load):
+    def product(client_id, kind, amount, day):
+        return {"client_id": client_id, "product_type": kind, "amount": amount,
+                "maturity_date": day}
+
+    load(tmp_path, "d2", {"maturities": [product("000123", "wealth", "100", "2024-03-09"),
+                                         product("000123", "fund", "200", "2024-02-01"),
+                                         product("000456", "bond", "300", "2024-02-20")]})
+    # the second delivery repeats 000456's bond (same key) and adds two products between
+    load(tmp_path, "d3", {"maturities": [product("000456", "bond", "300", "2024-02-20"),
+                                         product("000456", "wealth", "50", "2024-03-01"),
+                                         product("000123", "bond", "70", "2024-01-15")]})
+    lake = Lake(tmp_path / "data")
+    stored = pl.read_parquet(lake.path(lake.current_version()) / "maturities.parquet")
+    # in the order the to-do list reads a window of dates, not in the key's (client first)
+    assert [(r["maturity_date"].isoformat(), r["client_id"], r["product_type"])
+            for r in stored.iter_rows(named=True)] == [
+        ("2024-01-15", "000123", "bond"), ("2024-02-01", "000123", "fund"),
+        ("2024-02-20", "000456", "bond"), ("2024-03-01", "000456", "wealth"),
+        ("2024-03-09", "000123", "wealth")]
+
+
 def test_chinese_headers_in_gb18030(tmp_path):
     folder = tmp_path / "d1"
     folder.mkdir()

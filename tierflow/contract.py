@@ -43,6 +43,13 @@ class Table:
     key: tuple[str, ...]
     # Whether several files may deliver this table (read as one table).
     multi_file: bool = False
+    # The order its rows are stored in, when not the key's: the column the queries filter a
+    # range of first, so that the range reads a row group or two instead of every row.
+    stored_order: tuple[str, ...] = ()
+
+    @property
+    def sort_by(self) -> list[str]:
+        return list(self.stored_order or self.key)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -177,7 +184,10 @@ MATURITIES = Table("maturities", (
     Column("product_type", "产品类型", ENUM, required=True, values=PRODUCT_TYPE),
     Column("amount", "金额", MONEY, required=True),
     Column("maturity_date", "到期日", DATE, required=True),
-), key=("client_id", "product_type", "maturity_date", "amount"), multi_file=True)
+), key=("client_id", "product_type", "maturity_date", "amount"), multi_file=True,
+   # the to-do list asks for a week of maturity dates: at 11M products, by date a week is one
+   # row group of 1M rows to read, in the key's order all of them
+   stored_order=("maturity_date", "client_id", "product_type", "amount"))
 
 # In load order: a table's references (branch, client, manager) are loaded before it.
 TABLES: dict[str, Table] = {t.name: t for t in (

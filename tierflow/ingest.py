@@ -809,10 +809,10 @@ def _csv_bytes(df: pl.DataFrame) -> bytes:
 def _merge(old: pl.DataFrame | None, new: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Delivered rows replace lake rows with the same key; other lake rows stay."""
     if old is None:
-        return new.sort(list(table.key))
+        return new.sort(table.sort_by)
     kept = old.join(new.select(table.key), on=list(table.key), how="anti", nulls_equal=True)
     return pl.concat([kept, new.select(old.columns)], how="vertical_relaxed").sort(
-        list(table.key))
+        table.sort_by)
 
 
 class MonthStaging:
