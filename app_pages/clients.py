@@ -3,12 +3,14 @@ downloads, and one client's detail."""
 
 import streamlit as st
 
-from tierflow import app_data, charts, frame
+from tierflow import app_data, charts, frame, lists
 from tierflow.export import MEDIA_TYPES
 from tierflow.i18n import count, money
 
 SHOWN_ROWS = 1_000  # rows drawn in the table; totals and downloads cover every row
-TOTALS = ("list_clients", "list_aum", "list_aum_change")  # client_list's totals of all rows
+# Totals of every row, the same on each row of a page: client_list counts list_clients, the
+# drill-through lists count lists.TOTAL; a list without an AUM change has no list_aum_change
+TOTALS = ("list_clients", lists.TOTAL, "list_aum", "list_aum_change")
 
 f = frame.current()
 L = f.label
@@ -70,10 +72,9 @@ def show_detail(client_id: str) -> None:
 
 # a list elsewhere can open one client's detail (its row of the month may not exist)
 focus = drill.get("client") if drill else None
-# the client list comes a page at a time (at bank scale a month holds millions of rows), with
-# the totals of every row; drill-through lists are short and come whole
-paged = {"page_rows": SHOWN_ROWS} if name == "client_list" else {}
-clients = app_data.query(name, **params, **paged)
+# every list here comes a page at a time (at bank scale a month, or a cell of the retention
+# triangle, holds millions of rows), with the totals of every row
+clients = app_data.query(name, **params, page_rows=SHOWN_ROWS)
 if clients.empty:
     if focus:
         show_detail(focus)
@@ -81,16 +82,11 @@ if clients.empty:
         st.info(L("no_data"))
     st.stop()
 
-if paged:
-    listed = int(clients["list_clients"].iloc[0])
-    aum_total, change_total = clients["list_aum"].iloc[0], clients["list_aum_change"].iloc[0]
-    clients = clients.drop(columns=list(TOTALS))
-else:
-    # a drill-through list that can also come paged (dormant_clients) counts itself whole
-    clients = clients.drop(columns=["list_rows"], errors="ignore")
-    listed = len(clients)
-    aum_total = clients["aum" if "aum" in clients else "aum_to"].sum()
-    change_total = clients["aum_change"].sum() if "aum_change" in clients else None
+first = clients.iloc[0]
+listed = int(first["list_clients" if "list_clients" in clients else lists.TOTAL])
+aum_total = first["list_aum"]
+change_total = first["list_aum_change"] if "list_aum_change" in clients else None
+clients = clients.drop(columns=[c for c in TOTALS if c in clients])
 totals = st.columns(3)
 totals[0].metric(L("list_clients"), count(listed))
 totals[1].metric(L("aum_total"), money(aum_total, f.lang))
@@ -108,7 +104,7 @@ for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):
 
 if listed > SHOWN_ROWS:
     st.caption(L("rows_shown", shown=count(SHOWN_ROWS), total=count(listed)))
-shown, columns = charts.display_table(clients.head(SHOWN_ROWS), f.lang)
+shown, columns = charts.display_table(clients, f.lang)
 picked = st.dataframe(shown, key="clients_table", hide_index=True, column_config=columns,
                       on_select="rerun", selection_mode="single-row")
 if picked.selection.rows:

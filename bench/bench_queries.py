@@ -73,8 +73,12 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
         ("tier_transition", span), ("tier_transition", {**span, "from_month": year_ago}),
         ("aum_bridge", span), ("migration_by_group", {**span, "group_by": "manager"}),
         ("transition_clients", {**span, "from_tier": "gold", "to_tier": "mass"}),
+        # a drill-through as the Clients page asks for it: one page and the list's totals
+        ("transition_clients", {**span, "from_tier": "gold", "to_tier": "mass",
+                                "page_rows": 1000}),
         ("cohort_retention", {}), ("cohort_breakdown", {}), ("lifecycle", {}),
         ("cohort_clients", {"cohort_month": cohort, "months_since": 3}),
+        ("cohort_clients", {"cohort_month": cohort, "months_since": 3, "page_rows": 1000}),
         ("retention_success", year), ("retention_funnel", year), ("contact_delay", year),
         ("post_case_aum", year), ("retention_ledger", year),
         ("client_list", {"month": last}), ("client_history", {"client_id": client}),

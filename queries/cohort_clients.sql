@@ -3,8 +3,9 @@
 --   later, whether each counts as retained by the churn definition (vip_to_mass, the default:
 --   present at VIP tier; closure: present; aum_floor: present with AUM at or above the floor).
 --   Its row count and retained count equal cohort_retention's cohort_size and retained.
--- Grain: one row per cohort member (of the retained or not retained only, when asked); none
---   when cohort month + k is not a month in the data.
+-- Grain: one row per cohort member (of the retained or not retained only, when asked), by
+--   cohort_aum descending then client_id; none when cohort month + k is not a month in the
+--   data.
 -- Parameters:
 --   cohort_month  month, required  The cohort's month (its members' first VIP month), YYYY-MM.
 --   months_since  int, required  k: months after the cohort month.
@@ -16,6 +17,9 @@
 --   churn_definition  text, setting churn_definition   What "retained" means: vip_to_mass,
 --                     closure or aum_floor (any other value retains nobody).
 --   churn_aum_floor   number, setting churn_aum_floor   AUM floor (RMB) for aum_floor.
+--   page_rows     int, optional   Only the first page_rows rows (a cell of a bank's triangle
+--                 holds up to millions of clients); every row when empty.
+-- Looked up: name, phone, manager_id
 -- Columns:
 --   client_id    Client.
 --   name         Client name (personal data).
@@ -26,6 +30,8 @@
 --   is_retained  Whether the client counts as retained at k.
 --   aum_at_k     AUM in cohort month + k, RMB; empty when not present then.
 --   tier_at_k    Tier code in cohort month + k; empty when not present then.
+--   list_rows    Rows on the list, all of them (the same on every row).
+--   list_aum     Their aum_at_k summed (0 for those not present then), RMB.
 with members as (
     -- tier_entries holds each client's first month at the VIP rank or above (built at load)
     select client_id, branch_id, aum as cohort_aum
@@ -78,23 +84,43 @@ at_k as (
     where $months_since >= 0
 ),
 
+listed as (
+    select *
+    from at_k
+    where $retained is null
+       or ($retained = 'yes' and is_retained)
+       or ($retained = 'no' and not is_retained)
+),
+
+-- the list's order, numbered, and its size and AUM; a page is cut here, before the runner
+-- adds names
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        sum(coalesce(aum, 0)) over () as list_aum,
+        row_number() over (order by cohort_aum desc, client_id) as row_no
+    from listed
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 final as (
     select
-        a.client_id,
-        c.name,
-        c.phone,
-        a.branch_id,
-        c.manager_id,
-        a.cohort_aum,
-        a.is_retained,
-        a.aum as aum_at_k,
-        a.tier as tier_at_k
-    from at_k as a
-    left join clients as c on c.client_id = a.client_id
-    where $retained is null
-       or ($retained = 'yes' and a.is_retained)
-       or ($retained = 'no' and not a.is_retained)
-    order by a.cohort_aum desc, a.client_id
+        client_id,
+        branch_id,
+        cohort_aum,
+        is_retained,
+        aum as aum_at_k,
+        tier as tier_at_k,
+        list_rows,
+        list_aum
+    from page
+    order by row_no
 )
 
 select * from final

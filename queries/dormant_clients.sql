@@ -26,6 +26,7 @@
 --                  has transactions and only the status says dormant).
 --   last_txn_date  Last transaction date the bank delivered.
 --   list_rows      Clients matching the filters, all of them (the same on every row).
+--   list_aum       Their AUM summed, RMB.
 with dormant as (
     select client_id, branch_id, manager_id, tier, aum, status, quiet_months, last_txn_date
     from dormant_months
@@ -40,6 +41,7 @@ numbered as (
     select
         *,
         count(*) over () as list_rows,
+        sum(aum) over () as list_aum,
         row_number() over (order by aum desc, client_id) as row_no
     from dormant
 ),
@@ -62,7 +64,8 @@ final as (
         d.status,
         cast(d.quiet_months as bigint) as quiet_months,
         d.last_txn_date,
-        d.list_rows
+        d.list_rows,
+        d.list_aum
     from page as d
     left join branches as b on b.branch_id = d.branch_id
     left join managers as m on m.manager_id = d.manager_id

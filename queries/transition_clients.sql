@@ -9,8 +9,12 @@
 --   to_month    month, required   The later month, YYYY-MM.
 --   from_tier   text, optional   Tier code in from_month, or new; every from-tier when empty.
 --   to_tier     text, optional   Tier code in to_month, or exited; every to-tier when empty.
---   branch_id   textlist, optional  Branches (comma-separated on the command line), each month by the client's branch in that month,
---                                 as tier_transition does (a client who moved branch exits one and is new in the other).
+--   branch_id   textlist, optional  Branches (comma-separated on the command line), each month
+--               by the client's branch in that month, as tier_transition does (a client who
+--               moved branch exits one and is new in the other).
+--   page_rows   int, optional     Only the first page_rows rows (a cell of a bank's matrix holds
+--               up to millions of clients); every row when empty.
+-- Looked up: name, phone
 -- Columns:
 --   client_id   Client.
 --   name        Client name (personal data).
@@ -21,6 +25,9 @@
 --   to_tier     Tier in to_month, or exited.
 --   aum_from    AUM in from_month (0 for new), RMB.
 --   aum_to      AUM in to_month (0 for exited), RMB.
+--   list_rows   Rows on the list, all of them (the same on every row).
+--   list_aum    Their aum_to summed, RMB.
+--   list_aum_change  Their aum_to - aum_from summed, RMB.
 with month_a as (
     select client_id, tier, branch_id, manager_id, aum
     from snapshots
@@ -52,22 +59,45 @@ moves as (
     full outer join month_b as b on a.client_id = b.client_id
 ),
 
+listed as (
+    select *
+    from moves
+    where ($from_tier is null or from_tier = $from_tier)
+      and ($to_tier is null or to_tier = $to_tier)
+),
+
+-- the list's order, numbered, and its size and AUM; a page is cut here, before the runner
+-- adds names
+numbered as (
+    select
+        *,
+        count(*) over () as list_rows,
+        sum(aum_to) over () as list_aum,
+        sum(aum_to - aum_from) over () as list_aum_change,
+        row_number() over (order by aum_to desc, client_id) as row_no
+    from listed
+),
+
+page as (
+    select *
+    from numbered
+    where $page_rows is null or row_no <= $page_rows
+),
+
 final as (
     select
-        m.client_id,
-        c.name,
-        c.phone,
-        m.branch_id,
-        m.manager_id,
-        m.from_tier,
-        m.to_tier,
-        m.aum_from,
-        m.aum_to
-    from moves as m
-    left join clients as c on c.client_id = m.client_id
-    where ($from_tier is null or m.from_tier = $from_tier)
-      and ($to_tier is null or m.to_tier = $to_tier)
-    order by m.aum_to desc, m.client_id
+        client_id,
+        branch_id,
+        manager_id,
+        from_tier,
+        to_tier,
+        aum_from,
+        aum_to,
+        list_rows,
+        list_aum,
+        list_aum_change
+    from page
+    order by row_no
 )
 
 select * from final

@@ -185,8 +185,27 @@ def test_drill_from_the_matrix_lists_the_cell_clients(app, runner):
                    "to_tier": "mass"}}
     at = open_page(at, "clients", "en")
     cell = runner.run("tier_transition", {"from_month": from_month, "to_month": to_month})
-    cell = cell[(cell.from_tier == "gold") & (cell.to_tier == "mass")]["clients"].sum()
-    assert {m.label: m.value for m in at.metric}["Clients in the list"] == count(cell)
+    cell = cell[(cell.from_tier == "gold") & (cell.to_tier == "mass")]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Clients in the list"] == count(cell["clients"].sum())
+    assert metrics["AUM in the list"] == money(cell["aum_to"].sum(), "en")
+
+
+def test_drill_from_the_triangle_lists_the_retained_clients_of_the_cell(app, runner):
+    cells = runner.run("cohort_retention")
+    cohort_month, months_since, retained = cells[cells["retained"] > 0].iloc[0][
+        ["cohort_month", "months_since", "retained"]]
+    params = {"cohort_month": cohort_month, "months_since": int(months_since),
+              "retained": "yes"}
+    app.session_state["clients_drill"] = {"query": "cohort_clients", "title": "cell",
+                                          "params": params}
+    at = open_page(app, "clients", "en")
+    assert not at.exception
+    members = runner.run("cohort_clients", params)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Clients in the list"] == count(retained)
+    assert metrics["AUM in the list"] == money(members["aum_at_k"].sum(), "en")
+    assert at.dataframe[0].value["client_id"].tolist()[:5] == members["client_id"].head(5).tolist()
 
 
 @pytest.fixture(scope="module")

@@ -370,10 +370,15 @@ C_ = ("C", "客户C", "13800000003", "B2", "M2", 100_000.0)
 D_ = ("D", "客户D", "13800000004", "B1", "M2", 3_000_000.0)  # B1: its branch in 2024-01
 
 
+def members(out):
+    """A cohort cell's rows, without the list's totals (the same on every row)."""
+    return rows(out[CLIENT_COLUMNS])
+
+
 def test_cohort_clients_one_cell(runner):
     out = runner.run("cohort_clients", {"cohort_month": "2024-01", "months_since": 1})
-    assert list(out.columns) == CLIENT_COLUMNS
-    assert rows(out) == [  # by cohort AUM, largest first
+    assert list(out.columns) == CLIENT_COLUMNS + ["list_rows", "list_aum"]
+    assert members(out) == [  # by cohort AUM, largest first
         D_ + (True, 3_000_000.0, "diamond"),
         B_ + (True, 400_000.0, "gold"),
         A_ + (False, 40_000.0, "mass"),
@@ -382,32 +387,32 @@ def test_cohort_clients_one_cell(runner):
 
 def test_cohort_clients_retained_filter(runner):
     cell = {"cohort_month": "2024-01", "months_since": 1}
-    assert rows(runner.run("cohort_clients", {**cell, "retained": "no"})) == [
+    assert members(runner.run("cohort_clients", {**cell, "retained": "no"})) == [
         A_ + (False, 40_000.0, "mass")]
-    assert [r[0] for r in rows(runner.run("cohort_clients", {**cell, "retained": "yes"}))] == \
+    assert [r[0] for r in members(runner.run("cohort_clients", {**cell, "retained": "yes"}))] == \
         ["D", "B"]
 
 
 def test_cohort_clients_not_present_has_no_aum_or_tier(runner):
     k2 = runner.run("cohort_clients", {"cohort_month": "2024-01", "months_since": 2,
                                        "churn_definition": "closure"})
-    assert rows(k2) == [
+    assert members(k2) == [
         D_ + (True, 30_000.0, "mass"),   # present as mass: retained under closure
         B_ + (False, None, None),        # closed row: not present
         A_ + (True, 70_000.0, "gold"),
     ]
     k3 = runner.run("cohort_clients", {"cohort_month": "2024-01", "months_since": 3})
-    assert rows(k3) == [D_ + (False, None, None), B_ + (False, None, None),  # no rows in Apr
+    assert members(k3) == [D_ + (False, None, None), B_ + (False, None, None),  # no rows in Apr
                         A_ + (True, 80_000.0, "gold")]
 
 
 def test_cohort_clients_aum_floor(runner):
     cell = {"cohort_month": "2024-02", "months_since": 2}
-    assert rows(runner.run("cohort_clients", {**cell, "churn_definition": "aum_floor"})) == [
+    assert members(runner.run("cohort_clients", {**cell, "churn_definition": "aum_floor"})) == [
         C_ + (False, 500.0, "mass")]   # 500 under the 1,000 floor
-    assert rows(runner.run("cohort_clients", {**cell, "churn_definition": "closure"})) == [
+    assert members(runner.run("cohort_clients", {**cell, "churn_definition": "closure"})) == [
         C_ + (True, 500.0, "mass")]
-    assert rows(runner.run("cohort_clients", {**cell, "churn_definition": "aum_floor",
+    assert members(runner.run("cohort_clients", {**cell, "churn_definition": "aum_floor",
                                               "churn_aum_floor": 500})) == [
         C_ + (True, 500.0, "mass")]    # the floor itself counts as kept
 
@@ -415,11 +420,22 @@ def test_cohort_clients_aum_floor(runner):
 def test_cohort_clients_empty_cells(runner):
     jan = {"cohort_month": "2024-01"}
     out = runner.run("cohort_clients", {**jan, "months_since": 0, "branch_id": "B2"})
-    assert list(out.columns) == CLIENT_COLUMNS
-    assert rows(out) == []                                                   # D was in B1
-    assert rows(runner.run("cohort_clients", {**jan, "months_since": 4})) == []   # 2024-05
-    assert rows(runner.run("cohort_clients", {"cohort_month": "2024-04",
+    assert list(out.columns) == CLIENT_COLUMNS + ["list_rows", "list_aum"]
+    assert members(out) == []                                                   # D was in B1
+    assert members(runner.run("cohort_clients", {**jan, "months_since": 4})) == []   # 2024-05
+    assert members(runner.run("cohort_clients", {"cohort_month": "2024-04",
                                               "months_since": 0})) == []      # no cohort
+
+
+def test_cohort_clients_come_a_page_at_a_time_with_the_totals_of_the_cell(runner):
+    cell = {"cohort_month": "2024-01", "months_since": 1}
+    page = runner.run("cohort_clients", {**cell, "page_rows": 2})
+    # D and B of the three members; their AUM at k: 3,000,000 + 400,000 + 40,000 (A's)
+    assert rows(page[["client_id", "list_rows", "list_aum"]]) == [
+        ("D", 3, 3_440_000.0), ("B", 3, 3_440_000.0)]
+    # k = 3: D and B have no row in April, counted as 0 in the AUM; A has 80,000
+    page = runner.run("cohort_clients", {**cell, "months_since": 3, "page_rows": 1})
+    assert rows(page[["client_id", "list_rows", "list_aum"]]) == [("D", 3, 80_000.0)]
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS)

@@ -178,7 +178,7 @@ def test_dormant_clients_at_exactly_six_months(runner):
     out = runner.run("dormant_clients", {"month": "2024-07"})
     assert list(out.columns) == ["client_id", "name", "phone", "branch_id", "branch_name",
                                  "manager_id", "manager_name", "tier", "aum", "status",
-                                 "quiet_months", "last_txn_date", "list_rows"]
+                                 "quiet_months", "last_txn_date", "list_rows", "list_aum"]
     # quiet_months: months in a row without a transaction (E's since the data began)
     assert [r[:4] + r[7:11] for r in rows(out)] == [
         ("D", "客户D", None, "B1", "gold", 100000.0, "normal", 6),
@@ -210,7 +210,9 @@ def test_dormant_clients_page_with_the_count_of_every_row(runner):
     whole = runner.run("dormant_clients", {"month": "2024-09"})
     assert rows(whole[["client_id", "list_rows"]]) == [("H", 2), ("E", 2)]
     page = runner.run("dormant_clients", {"month": "2024-09", "page_rows": 1})
-    assert rows(page[["client_id", "aum", "list_rows"]]) == [("H", 80000.0, 2)]
+    # the page's one row carries the whole list's AUM: 80,000 + 20,000
+    assert rows(page[["client_id", "aum", "list_rows", "list_aum"]]) == [
+        ("H", 80000.0, 2, 100000.0)]
     assert rows(runner.run("dormant_clients", {"month": "2024-07", "page_rows": 5})[
         ["client_id", "list_rows"]]) == [("D", 2), ("E", 2)]  # a page longer than the list
     b2 = runner.run("dormant_clients", {"month": "2024-07", "branch_id": ["B2"],

@@ -417,7 +417,9 @@ def phone(client_id):
 def test_transition_clients_every_cell(runner):
     out = runner.run("transition_clients", {"from_month": "2024-01", "to_month": "2024-02"})
     assert list(out.columns) == ["client_id", "name", "phone", "branch_id", "manager_id",
-                                 "from_tier", "to_tier", "aum_from", "aum_to"]
+                                 "from_tier", "to_tier", "aum_from", "aum_to", "list_rows",
+                                 "list_aum", "list_aum_change"]
+    out = out.drop(columns=["list_rows", "list_aum", "list_aum_change"])
 
     def line(cid, branch, manager, f, t, a, b):
         return (cid, f"客户{cid}", phone(cid), branch, manager, f, t, a, b)
@@ -448,7 +450,7 @@ def test_transition_clients_one_cell_row_and_column(runner):
     assert ids(from_tier="platinum") == []
     # B1 only: C08's February row is in B2, so it exits B1, keeping its January branch.
     out = runner.run("transition_clients", {**months, "to_tier": "exited", "branch_id": "B1"})
-    assert [r[:5] + r[7:] for r in rows(out)] == [
+    assert [r[:5] + r[7:9] for r in rows(out)] == [
         ("C03", "客户C03", phone("C03"), "B1", "M2", 2_000_000.0, 0.0),
         ("C06", "客户C06", phone("C06"), "B1", None, 1_000.0, 0.0),
         ("C08", "客户C08", phone("C08"), "B1", "M2", 300_000.0, 0.0),
@@ -456,6 +458,21 @@ def test_transition_clients_one_cell_row_and_column(runner):
     # ... and B2 only: C08 is new there.
     out = runner.run("transition_clients", {**months, "from_tier": "new", "branch_id": "B2"})
     assert [r[0] for r in rows(out)] == ["C04", "C08"]
+
+
+def test_transition_clients_come_a_page_at_a_time_with_the_totals_of_the_list(runner):
+    page = runner.run("transition_clients", {"from_month": "2024-01", "to_month": "2024-02",
+                                             "page_rows": 3})
+    # the first three of the eight moves above; aum_to of all eight: 5,999,999.99 + 600,000
+    # + 600,000 + 50,000 + 50,000 + 49,999.99 (+ 0 for the two exited); aum_from of all
+    # eight: 6,000,000 + 300,000 + 49,999.99 + 100 + 50,000 + 2,000,000 + 1,000 (+ 0 for new),
+    # 8,401,099.99: the change -1,051,100.01
+    assert rows(page[["client_id", "list_rows", "list_aum", "list_aum_change"]]) == [
+        (c, 8, 7_349_999.98, -1_051_100.01) for c in ("C05", "C04", "C08")]
+    one_cell = runner.run("transition_clients", {"from_month": "2024-01", "to_month": "2024-02",
+                                                 "to_tier": "exited", "page_rows": 1})
+    assert rows(one_cell[["client_id", "list_rows", "list_aum", "list_aum_change"]]) == [
+        ("C03", 2, 0.0, -2_001_000.0)]
 
 
 @pytest.mark.parametrize("months", [("2024-01", "2024-02"), ("2024-02", "2024-03"),
