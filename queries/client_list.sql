@@ -1,9 +1,12 @@
 -- Purpose: The filterable client list of one month (the Clients page and its downloads; the
 --   same list from the command line).
 -- Grain: one row per client with a snapshot row in the month (closed rows included, with no
---   tier), by AUM descending then client_id. The filters and totals run over the month's rows
---   first; branch and manager names are joined to the page's rows only, and the clients'
---   names (the looked-up columns) are added by the runner to those rows.
+--   tier), by AUM descending then client_id. A first page of every present client (the
+--   statuses normal and dormant, the page's default) for a choice of branches and tiers comes
+--   from client_list_head, stored at load: the top of those groups' heads, with the sum of
+--   their totals. Any other filter, or every row (downloads), runs over the month's rows.
+--   Branch and manager names and open cases are joined to the page's rows only, and the
+--   clients' names (the looked-up columns) are added by the runner to those rows.
 -- Parameters:
 --   month          month, required   The month, YYYY-MM.
 --   branch_id      textlist, optional  Branches (of the client's row that month).
@@ -41,13 +44,38 @@
 --   list_clients   Rows matching the filters, all of them (the same on every row).
 --   list_aum       Their AUM summed, RMB.
 --   list_aum_change  Their aum_change summed, RMB.
-with month_rows as (
+with -- The page from the heads stored at load (client_list_head) when only month, branches and
+-- tiers narrow every present client and the page is within a head; the condition depends on
+-- the parameters alone, so the path not taken reads nothing. The same condition, negated,
+-- guards the scan of the month below.
+head_rows as (
+    select *
+    from client_list_head
+    where month_index = cast(substr($month, 1, 4) as integer) * 12
+                        + cast(substr($month, 6, 2) as integer) - 1
+      and coalesce($page_rows is not null and $page_rows <= $cube_head_rows
+               and list_contains($status, 'normal') and list_contains($status, 'dormant')
+               and not list_contains($status, 'closed')
+               and $manager_id is null and $aum_min is null and $aum_max is null
+               and $change_min is null and $change_max is null and $has_open_case is null
+               and $search is null and $client_id is null, false)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($tier is null or list_contains($tier, tier))
+),
+
+month_rows as (
     -- month_index = year * 12 + month - 1, from the parameter: the files of other months
     -- are skipped by their statistics
     select client_id, month_index, branch_id, manager_id, tier, aum, prev_aum, status
     from snapshots
     where month_index = cast(substr($month, 1, 4) as integer) * 12
                         + cast(substr($month, 6, 2) as integer) - 1
+      and not coalesce($page_rows is not null and $page_rows <= $cube_head_rows
+               and list_contains($status, 'normal') and list_contains($status, 'dormant')
+               and not list_contains($status, 'closed')
+               and $manager_id is null and $aum_min is null and $aum_max is null
+               and $change_min is null and $change_max is null and $has_open_case is null
+               and $search is null and $client_id is null, false)
       and ($branch_id is null or list_contains($branch_id, branch_id))
       and ($manager_id is null or list_contains($manager_id, manager_id))
       and ($tier is null or list_contains($tier, tier))
@@ -92,33 +120,48 @@ filtered as (
         r.aum,
         coalesce(r.prev_aum, p.aum, 0) as aum_prev,
         r.aum - coalesce(r.prev_aum, p.aum, 0) as aum_change,
-        r.status,
-        coalesce(o.open_cases, 0) as open_cases
+        r.status
     from month_rows as r
     left join previous as p on p.client_id = r.client_id
-    left join open_cases as o on o.client_id = r.client_id
     where ($change_min is null or r.aum - coalesce(r.prev_aum, p.aum, 0) >= $change_min)
       and ($change_max is null or r.aum - coalesce(r.prev_aum, p.aum, 0) <= $change_max)
+      -- a semi-join, not a join: only the page's rows need their count of cases
       and ($has_open_case is null
-           or ($has_open_case = 'yes' and coalesce(o.open_cases, 0) > 0)
-           or ($has_open_case = 'no' and coalesce(o.open_cases, 0) = 0))
+           or ($has_open_case = 'yes' and r.client_id in (select client_id from open_cases))
+           or ($has_open_case = 'no'
+               and r.client_id not in (select client_id from open_cases)))
       -- strpos, not LIKE: a % or _ typed in the search box is a character, not a wildcard
       and ($search is null or strpos(r.client_id, $search) > 0
            or r.client_id in (select client_id from named))
 ),
 
 totals as (
+    -- one of the two paths has rows: the scan's count, or the heads' groups' totals (each
+    -- group's first row carries them)
     select
-        count(*) as list_clients,
-        sum(aum) as list_aum,
-        sum(aum_change) as list_aum_change
-    from filtered
+        cast(sum(list_clients) as bigint) as list_clients,
+        sum(list_aum) as list_aum,
+        sum(list_aum_change) as list_aum_change
+    from (
+        select count(*) as list_clients, sum(aum) as list_aum, sum(aum_change) as list_aum_change
+        from filtered
+        union all
+        select sum(group_clients), sum(group_aum), sum(group_aum_change)
+        from head_rows
+        where group_row = 1
+    )
 ),
 
 page as (
     -- the first page_rows rows (every row without it): a top-N, not a sort of the whole list
     select *
-    from filtered
+    from (
+        select client_id, branch_id, manager_id, tier, aum, aum_prev, aum_change, status
+        from filtered
+        union all
+        select client_id, branch_id, manager_id, tier, aum, aum_prev, aum - aum_prev, status
+        from head_rows
+    )
     order by aum desc, client_id
     limit coalesce($page_rows, 2147483647)
 ),
@@ -126,10 +169,11 @@ page as (
 final as (
     select
         g.client_id, g.branch_id, b.branch_name, g.manager_id, m.manager_name, g.tier, g.aum,
-        g.aum_prev, g.aum_change, g.status, g.open_cases, t.list_clients, t.list_aum,
-        t.list_aum_change
+        g.aum_prev, g.aum_change, g.status, coalesce(o.open_cases, 0) as open_cases,
+        t.list_clients, t.list_aum, t.list_aum_change
     from page as g
     cross join totals as t
+    left join open_cases as o on o.client_id = g.client_id
     left join branches as b on b.branch_id = g.branch_id
     left join managers as m on m.manager_id = g.manager_id
     order by g.aum desc, g.client_id

@@ -156,7 +156,41 @@ def test_writing_the_cubes_counts_a_step_per_cube_and_per_month(lake, tmp_path):
     shutil.copytree(source.path(source.require_version()), version)
     steps = Steps()
     counts = cubes.write(SimpleNamespace(dir=version, base_dir=None), Settings(), steps=steps)
-    # two cubes are written a month at a time: a step for each of their 14 months
-    assert len(cubes.BY_MONTH) == 2
-    assert steps.added == [len(cubes.CUBES) + 2 * MONTHS] and steps.ticks == steps.added[0]
+    # three cubes are written a month at a time: a step for each of their 14 months
+    assert len(cubes.BY_MONTH) == 3
+    assert steps.added == [len(cubes.CUBES) + 3 * MONTHS] and steps.ticks == steps.added[0]
     assert set(counts) == set(cubes.CUBES) and all(counts.values())
+
+
+@pytest.mark.parametrize("who", ["everyone", "branch head", "manager"])
+def test_client_list_pages_from_the_heads_equal_the_scan_of_the_month(lake, monkeypatch, who):
+    """A first page of every present client comes from client_list_head (in a manager's
+    scope computed from the manager's rows); it equals the first rows of the whole list,
+    which scans the month. Pages of up to 5 rows read the heads here, so that a manager's
+    heads are cut."""
+    from tierflow import cubes
+
+    monkeypatch.setattr(cubes, "LIST_HEAD_ROWS", 5)
+    queries = QueryRunner(lake / "data")
+    everything = queries.for_scope(EVERYTHING)
+    branches = sorted(everything.run("branches")["branch_id"])
+    months = queries.lake.months()
+    clients = everything.run("client_list", {"month": months[-1]})
+    scope = {"everyone": EVERYTHING,
+             "branch head": Scope(branches=(branches[1],), manager_id=None,
+                                  personal_data=False),
+             "manager": Scope(branches=None,
+                              manager_id=clients["manager_id"].dropna().value_counts().index[0],
+                              personal_data=False)}[who]
+    runner = queries.for_scope(scope)
+    # the branch with most of the scope's clients, alone and with another
+    own = runner.run("client_list", {"month": months[-1]})["branch_id"].value_counts().index[0]
+    other = next(b for b in branches if b != own)
+    for month in (months[1], months[-1]):
+        for narrowing in ({}, {"branch_id": [own]}, {"branch_id": [own, other]},
+                          {"tier": ["gold", "mass"]}, {"branch_id": [own], "tier": ["mass"]}):
+            params = {"month": month, "status": ["normal", "dormant"], **narrowing}
+            whole = runner.run("client_list", params)  # every row: the scan of the month
+            assert len(whole) > 5, (month, narrowing)
+            page = runner.run("client_list", {**params, "page_rows": 5})
+            assert page.equals(whole.head(5)), (month, narrowing)

@@ -13,6 +13,7 @@ Cases (all on client C01): K1 B1 retained 2024-02-10, K2 B1 lost 2024-02-20, K3 
 K4 B2 retained 2024-03-05 (no amounts), K5 B1 retained 2024-03-15.
 """
 
+import polars as pl
 import pytest
 
 from conftest import rows
@@ -166,6 +167,66 @@ def test_client_list_names_are_looked_up_in_the_order_of_its_columns(runner, mon
     # an empty list still has every column
     empty = runner.run("client_list", {"month": "2024-02", "branch_id": "B9"})
     assert empty.empty and list(empty.columns) == list(by_id.columns)
+
+
+def test_client_list_first_page_of_every_present_client_comes_from_the_heads(tmp_path,
+                                                                           monkeypatch):
+    """client_list_head keeps LIST_HEAD_ROWS clients per month, branch and tier (1 here, so
+    that groups are cut); a first page of every present client is the top of the chosen
+    groups' heads, with their totals, and equals the same rows of the whole list."""
+    import duckdb
+
+    from conftest import BRANCHES, write_delivery
+    from tierflow import cubes
+    from tierflow.access import EVERYTHING
+    from tierflow.ingest import ingest
+    from tierflow.queries import QueryRunner
+    from tierflow.settings import Settings
+
+    monkeypatch.setattr(cubes, "LIST_HEAD_ROWS", 1)
+    delivery = write_delivery(tmp_path / "delivery", {
+        "branches": BRANCHES, "clients": CLIENTS, "snapshots": SNAPSHOTS,
+        "retention_cases": CASES})
+    ingest(delivery, tmp_path / "data", Settings())
+    version = QueryRunner(tmp_path / "data").lake.require_version()
+    heads_file = tmp_path / "data" / "lake" / "versions" / version / "client_list_head.parquet"
+    # 2024-03: B1 gold holds C01 and C02 at 50,000 each (C02 cut: the later id; C01's change
+    # 0.01), B1 platinum C04, B1 mass C06 (back after February: 1,500 up from 0), B2 C05, C07
+    assert [(b, t, c, float(a), n, float(s), float(d)) for b, t, c, a, n, s, d in
+            duckdb.sql("select branch_id, tier, client_id, aum, group_clients, group_aum, "
+                       "group_aum_change from read_parquet($f) where month_index = $march "
+                       "order by all",
+                       params={"f": str(heads_file), "march": 2024 * 12 + 2}).fetchall()] == [
+        ("B1", "gold", "C01", 50_000.0, 2, 100_000.0, 0.01),
+        ("B1", "mass", "C06", 1_500.0, 1, 1_500.0, 1_500.0),
+        ("B1", "platinum", "C04", 600_000.0, 1, 600_000.0, 0.0),
+        ("B2", "mass", "C07", 100.0, 1, 100.0, 0.0),
+        ("B2", "private", "C05", 7_000_000.0, 1, 7_000_000.0, 0.0),
+    ]
+    runner = QueryRunner(tmp_path / "data").for_scope(EVERYTHING)
+    present = {"month": "2024-03", "status": ["normal", "dormant"]}
+    cols = ["client_id", "aum", "list_clients", "list_aum", "list_aum_change"]
+    for narrowing, expected in [
+            ({}, ("C05", 7_000_000.0, 6, 7_701_600.0, 1_500.01)),
+            ({"branch_id": ["B1"]}, ("C04", 600_000.0, 4, 701_500.0, 1_500.01)),
+            ({"tier": ["gold"]}, ("C01", 50_000.0, 2, 100_000.0, 0.01)),
+            ({"branch_id": ["B2"], "tier": ["mass", "gold"]}, ("C07", 100.0, 1, 100.0, 0.0))]:
+        page = runner.run("client_list", {**present, **narrowing, "page_rows": 1})
+        assert rows(page[cols]) == [expected], narrowing
+        whole = runner.run("client_list", {**present, **narrowing})  # every row: the scan
+        assert page.equals(whole.head(1)), narrowing
+
+    # The page is read from the heads: with their AUM doubled on disk, a page within a head
+    # shows it; a longer page (or any other filter) scans the month.
+    doubled = pl.read_parquet(heads_file).with_columns(pl.col("aum") * 2)
+    doubled.write_parquet(heads_file)
+    runner = QueryRunner(tmp_path / "data").for_scope(EVERYTHING)
+    assert runner.run("client_list", {**present, "page_rows": 1})["aum"].tolist() == [
+        14_000_000.0]
+    assert runner.run("client_list", {**present, "page_rows": 2})["aum"].tolist() == [
+        7_000_000.0, 600_000.0]
+    assert runner.run("client_list", {**present, "page_rows": 1, "aum_min": 1})[
+        "aum"].tolist() == [7_000_000.0]
 
 
 @pytest.mark.parametrize("params,expected", [

@@ -45,6 +45,15 @@ narrowed tables, so the figures follow one definition either way.
   most of each warning query's time). A branch's scope cannot cut it by the row's branch
   (the delivered warnings follow the client's home branch there), so it derives it too.
 
+- ``client_list_head``: per month, branch (the client's that month) and tier, the
+  ``LIST_HEAD_ROWS`` present clients with the most AUM (then by client_id) with the columns of
+  the client list (manager, AUM, AUM the month before, status), and on each row the group's
+  clients, AUM and AUM change, all of them. The Clients page's first page for any choice of
+  month, branches and tiers (its default view: every present client) is the top of the union
+  of those groups' heads, and its totals the sum of their totals: about a thousand rows read
+  where the scan read a whole month. Other filters scan the month. In a manager's scope it is
+  computed from the manager's rows, as the aggregates are.
+
 ``churn_aum_floor`` is baked into tier_cube, cohort_cube and cohort_group_cube
 (settings.lake_fingerprint: a change asks for a rebuild); the runner binds the same value as ``$cube_churn_aum_floor`` when it derives them.
 """
@@ -315,6 +324,50 @@ left join dw_month_rows as r on r.client_id = d.client_id and r.month_index = d.
 left join clients as c on c.client_id = d.client_id
 """
 
+# The rows kept per month, branch and tier in client_list_head: at least the Clients page's
+# page of rows (app_pages/clients.py), so that any page of a choice of branches and tiers is
+# within the heads of its groups.
+LIST_HEAD_ROWS = 1_000
+
+CLIENT_LIST_HEAD = """
+with head_present as (
+    select client_id, month_index, branch_id, manager_id, tier, aum, prev_aum, status
+    from snapshots
+    where present
+),
+
+-- the month before's AUM where the neighbour column cannot tell it (as client_list does)
+head_before as (
+    select client_id, month_index + 1 as month_index, aum
+    from snapshots
+),
+
+head_changes as (
+    select h.*, coalesce(h.prev_aum, b.aum, 0) as aum_prev
+    from head_present as h
+    left join head_before as b
+      on h.prev_aum is null and b.client_id = h.client_id and b.month_index = h.month_index
+),
+
+head_ranked as (
+    select
+        *,
+        row_number() over (partition by month_index, branch_id, tier
+                           order by aum desc, client_id) as group_row,
+        count(*) over (partition by month_index, branch_id, tier) as group_clients,
+        sum(aum) over (partition by month_index, branch_id, tier) as group_aum,
+        sum(aum - aum_prev) over (partition by month_index, branch_id, tier)
+            as group_aum_change
+    from head_changes
+)
+
+select
+    month_index, branch_id, tier, group_row, client_id, manager_id, aum, aum_prev, status,
+    group_clients, group_aum, group_aum_change
+from head_ranked
+where group_row <= $cube_head_rows
+"""
+
 # name → (SQL, the logical tables it reads)
 CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tier_cube": (TIER_CUBE, ("snapshots",)),
@@ -325,13 +378,15 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "transition_cube": (TRANSITION_CUBE, ("snapshots",)),
     "concentration_cube": (CONCENTRATION_CUBE, ("snapshots",)),
     "delivered_warning_rows": (DELIVERED_WARNING_ROWS, ("warnings", "snapshots", "clients")),
+    "client_list_head": (CLIENT_LIST_HEAD, ("snapshots",)),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
 BY_CLIENT = ("case_aum",)
 # the cubes a load computes one month at a time, from that month's file and those of the
 # months before it that it needs: a self-join or a ranking of all months at once would hold
 # every snapshot row in its hash table or sort
-BY_MONTH: dict[str, int] = {"transition_cube": 1, "concentration_cube": 0}
+BY_MONTH: dict[str, int] = {"transition_cube": 1, "concentration_cube": 0,
+                            "client_list_head": 1}
 # the cubes a branch's scope cannot cut out by a filter (rows that span two branches, a
 # client's in two months; rankings over all branches): it derives them from its rows, as a
 # manager's scope does
@@ -340,7 +395,8 @@ ACROSS_BRANCHES = ("transition_cube", "concentration_cube", "delivered_warning_r
 
 def params(settings: Settings) -> dict:
     """The bound values the cubes' SQL takes."""
-    return {"cube_churn_aum_floor": float(settings.churn_aum_floor)}
+    return {"cube_churn_aum_floor": float(settings.churn_aum_floor),
+            "cube_head_rows": LIST_HEAD_ROWS}
 
 
 def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT,

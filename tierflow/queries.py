@@ -207,6 +207,9 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "cohort_group_cube": (_IN_BRANCHES, None),  # by the cohort's branch, as cohort_cube
     "dormancy_cube": (_IN_BRANCHES, None),  # by the month's branch, as dormant_months
     "case_aum": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the case's branch, as retention_cases
+    # by the month's branch, as snapshots; its heads are the top of all of a group's clients,
+    # so a manager's scope computes it from the manager's rows, as the aggregates
+    "client_list_head": (_IN_BRANCHES, None),
     # a row spans two branches (the client's in either month), ranks all branches, or (the
     # delivered warnings) follows the client's home branch in a scope, the row's branch
     # otherwise: computed from the scope's rows in any narrowed scope (cubes.ACROSS_BRANCHES)
