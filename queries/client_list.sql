@@ -47,7 +47,8 @@
 with -- The page from the heads stored at load (client_list_head) when only month, branches and
 -- tiers narrow every present client and the page is within a head; the condition depends on
 -- the parameters alone, so the path not taken reads nothing. The same condition, negated,
--- guards the scan of the month below.
+-- guards the scan of the month below. $cube_head_rows, bound by the runner, is how many rows
+-- a group's head holds (cubes.LIST_HEAD_ROWS).
 head_rows as (
     select *
     from client_list_head

@@ -84,7 +84,7 @@ at_k as (
     where $months_since >= 0
 ),
 
-listed as (
+listed as materialized (
     select *
     from at_k
     where $retained is null
@@ -92,21 +92,24 @@ listed as (
        or ($retained = 'no' and not is_retained)
 ),
 
--- the list's order, numbered, and its size and AUM; a page is cut here, before the runner
--- adds names
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        sum(coalesce(aum, 0)) over () as list_aum,
-        row_number() over (order by cohort_aum desc, client_id) as row_no
+        count(*) as list_rows,
+        sum(coalesce(aum, 0)) as list_aum
     from listed
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by cohort_aum desc, client_id) as row_no
+    from (
+        select *
+        from listed
+        order by cohort_aum desc, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -27,7 +27,7 @@
 --   last_txn_date  Last transaction date the bank delivered.
 --   list_rows      Clients matching the filters, all of them (the same on every row).
 --   list_aum       Their AUM summed, RMB.
-with dormant as (
+with dormant as materialized (
     select client_id, branch_id, manager_id, tier, aum, status, quiet_months, last_txn_date
     from dormant_months
     where month = $month
@@ -36,20 +36,24 @@ with dormant as (
       and ($tier is null or list_contains($tier, tier))
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        sum(aum) over () as list_aum,
-        row_number() over (order by aum desc, client_id) as row_no
+        count(*) as list_rows,
+        sum(aum) as list_aum
     from dormant
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by aum desc, client_id) as row_no
+    from (
+        select *
+        from dormant
+        order by aum desc, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

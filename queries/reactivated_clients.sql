@@ -64,7 +64,7 @@ signals as (
     from chosen
 ),
 
-deep as (
+deep as materialized (
     select
         *,
         1 + (case when volume_up then 1 else 0 end) + (case when products_up then 1 else 0 end)
@@ -73,19 +73,27 @@ deep as (
     from signals
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before the names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        row_number() over (order by month_index, depth desc, aum desc, client_id) as row_no
+        count(*) as list_rows
     from deep
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select
+        p.*,
+        t.*,
+        row_number() over (order by month_index, depth desc, aum desc, client_id)
+            as row_no
+    from (
+        select *
+        from deep
+        order by month_index, depth desc, aum desc, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -28,7 +28,7 @@
 --   warning_id        The warning the case answers.
 --   client_name       Client name (personal data).
 --   list_rows         Cases matching the filters, all of them (the same on every row).
-with cases as (
+with cases as materialized (
     select *
     from retention_cases
     where ($from_date is null or opened_on >= $from_date)
@@ -37,19 +37,23 @@ with cases as (
       and ($outcome is null or outcome = $outcome)
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before the names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        row_number() over (order by opened_on desc, case_id) as row_no
+        count(*) as list_rows
     from cases
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by opened_on desc, case_id) as row_no
+    from (
+        select *
+        from cases
+        order by opened_on desc, case_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -60,7 +60,7 @@ birthdays as (
 ),
 
 -- the birthdays in the window of clients present in the month
-listed as (
+listed as materialized (
     select d.*, r.tier, r.aum
     from birthdays as d
     join month_rows as r on r.client_id = d.client_id
@@ -68,19 +68,23 @@ listed as (
       and d.age > 0
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        row_number() over (order by birthday, aum desc, client_id) as row_no
+        count(*) as list_rows
     from listed
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by birthday, aum desc, client_id) as row_no
+    from (
+        select *
+        from listed
+        order by birthday, aum desc, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -52,26 +52,33 @@ owners as (
       and ($manager_id is null or list_contains($manager_id, manager_id))
 ),
 
-listed as (
+listed as materialized (
     select d.*, c.branch_id, c.manager_id
     from due as d
     join owners as c on c.client_id = d.client_id
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        row_number() over (order by maturity_date, amount desc, client_id, product_type)
-            as row_no
+        count(*) as list_rows
     from listed
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select
+        p.*,
+        t.*,
+        row_number() over (order by maturity_date, amount desc, client_id, product_type)
+            as row_no
+    from (
+        select *
+        from listed
+        order by maturity_date, amount desc, client_id, product_type
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -33,7 +33,7 @@ with month_rows as (
     where month = $month
 ),
 
-opened as (
+opened as materialized (
     select open_date, client_id, branch_id, manager_id
     from clients
     where open_date between $from_date and $to_date
@@ -41,19 +41,23 @@ opened as (
       and ($manager_id is null or list_contains($manager_id, manager_id))
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        row_number() over (order by open_date, client_id) as row_no
+        count(*) as list_rows
     from opened
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by open_date, client_id) as row_no
+    from (
+        select *
+        from opened
+        order by open_date, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -72,26 +72,35 @@ movers as (
       and ($manager_id is null or list_contains($manager_id, manager_id))
 ),
 
-listed as (
+listed as materialized (
     select v.*, c.branch_id, c.manager_id
     from moves as v
     join movers as c on c.client_id = v.client_id
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        row_number() over (order by month_index, case when change = 'upgrade' then 0 else 1 end,
-                                    aum desc, client_id) as row_no
+        count(*) as list_rows
     from listed
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select
+        p.*,
+        t.*,
+        row_number() over (order by month_index,
+                                    case when change = 'upgrade' then 0 else 1 end,
+                                    aum desc, client_id) as row_no
+    from (
+        select *
+        from listed
+        order by month_index, case when change = 'upgrade' then 0 else 1 end, aum desc,
+                 client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

@@ -59,29 +59,32 @@ moves as (
     full outer join month_b as b on a.client_id = b.client_id
 ),
 
-listed as (
+listed as materialized (
     select *
     from moves
     where ($from_tier is null or from_tier = $from_tier)
       and ($to_tier is null or to_tier = $to_tier)
 ),
 
--- the list's order, numbered, and its size and AUM; a page is cut here, before the runner
--- adds names
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        sum(aum_to) over () as list_aum,
-        sum(aum_to - aum_from) over () as list_aum_change,
-        row_number() over (order by aum_to desc, client_id) as row_no
+        count(*) as list_rows,
+        sum(aum_to) as list_aum,
+        sum(aum_to - aum_from) as list_aum_change
     from listed
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by aum_to desc, client_id) as row_no
+    from (
+        select *
+        from listed
+        order by aum_to desc, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (

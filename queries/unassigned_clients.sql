@@ -24,7 +24,7 @@
 --   segment      Client segment.
 --   list_rows    Clients on the list, all of them (the same on every row).
 --   list_aum     Their AUM summed, RMB (the same on every row).
-with rows_this_month as (
+with rows_this_month as materialized (
     select client_id, branch_id, tier, aum
     from snapshots
     where month = $month
@@ -34,20 +34,24 @@ with rows_this_month as (
       and ($branch_id is null or list_contains($branch_id, branch_id))
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before names are joined
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; names are joined to the page only
+totals as (
     select
-        *,
-        count(*) over () as list_rows,
-        sum(aum) over () as list_aum,
-        row_number() over (order by aum desc, client_id) as row_no
+        count(*) as list_rows,
+        sum(aum) as list_aum
     from rows_this_month
 ),
 
 page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    select p.*, t.*, row_number() over (order by aum desc, client_id) as row_no
+    from (
+        select *
+        from rows_this_month
+        order by aum desc, client_id
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 final as (
