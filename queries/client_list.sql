@@ -104,6 +104,14 @@ open_cases as (
     group by client_id
 ),
 
+-- the clients with a pending case, read only when the list is filtered by them: without the
+-- filter this is empty, and matching a month's rows against it costs next to nothing
+case_clients as (
+    select client_id
+    from open_cases
+    where $has_open_case is not null
+),
+
 named as (
     -- the clients whose name holds the searched text (no rows without a search)
     select client_id
@@ -128,9 +136,7 @@ filtered as (
       and ($change_max is null or r.aum - coalesce(r.prev_aum, p.aum, 0) <= $change_max)
       -- a semi-join, not a join: only the page's rows need their count of cases
       and ($has_open_case is null
-           or ($has_open_case = 'yes' and r.client_id in (select client_id from open_cases))
-           or ($has_open_case = 'no'
-               and r.client_id not in (select client_id from open_cases)))
+           or ($has_open_case = 'yes') = (r.client_id in (select client_id from case_clients)))
       -- strpos, not LIKE: a % or _ typed in the search box is a character, not a wildcard
       and ($search is null or strpos(r.client_id, $search) > 0
            or r.client_id in (select client_id from named))

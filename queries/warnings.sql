@@ -86,7 +86,7 @@ listed as (
     select * from delivered
 ),
 
-chosen as (
+chosen as materialized (
     select *
     from listed
     where ($branch_id is null or list_contains($branch_id, branch_id))
@@ -96,25 +96,34 @@ chosen as (
       and ($severity is null or list_contains($severity, severity))
 ),
 
--- the list's order, numbered, and its size; a page is cut here, before cases are matched
-numbered as (
+-- the list's size, and its first page in the list's order: a top-N, not a sort of the
+-- whole list; cases are matched to the page only
+totals as (
+    select count(*) as list_rows
+    from chosen
+),
+
+page as (
     select
-        *,
-        count(*) over () as list_rows,
-        -- warning_id is unique within each source; source last, should the bank deliver an
-        -- id the rules also compute
+        p.*,
+        t.*,
         row_number() over (
             order by raised_on desc,
                      case severity when 'high' then 1 when 'medium' then 2 when 'low' then 3
                                    else 4 end,
                      amount desc nulls last, warning_id, source) as row_no
-    from chosen
-),
-
-page as (
-    select *
-    from numbered
-    where $page_rows is null or row_no <= $page_rows
+    from (
+        select *
+        from chosen
+        -- warning_id is unique within each source; source last, should the bank deliver an
+        -- id the rules also compute
+        order by raised_on desc,
+                 case severity when 'high' then 1 when 'medium' then 2 when 'low' then 3
+                               else 4 end,
+                 amount desc nulls last, warning_id, source
+        limit coalesce($page_rows, 2147483647)
+    ) as p
+    cross join totals as t
 ),
 
 -- every case of the client that answers the warning, the first one first
