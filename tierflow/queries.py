@@ -43,10 +43,6 @@ if TYPE_CHECKING:
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
 # The query that gives the columns a list query looks up by client_id (its `Looked up:` line).
 LOOKUP = "client_details"
-# Up to this many clients are looked up by id: DuckDB answers a list of at most 2,048 keys
-# (its index_scan_max_count) from the clients index, 1,000 clients of 7M in 0.1 s; a longer
-# list is a filter that costs more than reading every client (10,000 ids: 1.6 s).
-LOOKUP_BY_ID_MAX = 2048
 PARAM_TYPES = ("text", "textlist", "month", "date", "int", "number")
 _PARAM_LINE = re.compile(
     r"^(?P<name>\w+)\s+(?P<type>\w+),\s*(?P<mode>required|optional|setting\s+(?P<setting>\w+))"
@@ -377,12 +373,11 @@ class QueryRunner:
     def _look_up(self, table: pa.Table, query: NamedQuery, scope: Scope,
                  version: str) -> pa.Table:
         """The query's rows with its looked-up columns added from LOOKUP by client_id, in
-        the order of its Columns. A page's few clients are asked for by id (the clients
-        index answers); more than LOOKUP_BY_ID_MAX are matched against every client in the
-        scope, one read instead of a list filter that grows with the list."""
+        the order of its Columns. LOOKUP is asked for the rows' clients: a page's few from
+        the clients index, a download's many by a semi-join (its header says how)."""
         ids = pc.unique(table.column("client_id").drop_null())
-        wanted = {"client_id": ids.to_pylist()} if len(ids) <= LOOKUP_BY_ID_MAX else {}
-        details = self.run_arrow(LOOKUP, wanted, scope=scope, version=version)
+        details = self.run_arrow(LOOKUP, {"client_id": ids.to_pylist()}, scope=scope,
+                                 version=version)
         at = pc.index_in(table.column("client_id"), value_set=details.column("client_id"))
         found = details.take(at)
         missing = [c for c in query.looked_up if c not in found.column_names]
