@@ -9,7 +9,8 @@ from tierflow.i18n import count, money
 
 SHOWN_ROWS = 1_000  # rows drawn in the table; totals and downloads cover every row
 # Totals of every row, the same on each row of a page: client_list counts list_clients, the
-# drill-through lists count lists.TOTAL; a list without an AUM change has no list_aum_change
+# drill-through lists count lists.TOTAL; only client_list has list_aum_change (against the
+# month before, as its card says)
 TOTALS = ("list_clients", lists.TOTAL, "list_aum", "list_aum_change")
 
 f = frame.current()

@@ -27,7 +27,6 @@
 --   aum_to      AUM in to_month (0 for exited), RMB.
 --   list_rows   Rows on the list, all of them (the same on every row).
 --   list_aum    Their aum_to summed, RMB.
---   list_aum_change  Their aum_to - aum_from summed, RMB.
 with month_a as (
     select client_id, tier, branch_id, manager_id, aum
     from snapshots
@@ -71,8 +70,7 @@ listed as materialized (
 totals as (
     select
         count(*) as list_rows,
-        sum(aum_to) as list_aum,
-        sum(aum_to - aum_from) as list_aum_change
+        sum(aum_to) as list_aum
     from listed
 ),
 
@@ -97,8 +95,7 @@ final as (
         aum_from,
         aum_to,
         list_rows,
-        list_aum,
-        list_aum_change
+        list_aum
     from page
     order by row_no
 )
