@@ -4,8 +4,8 @@
 -- Grain: one row per group with at least one such client. group_by tier: the client's tier in
 --   from_month, or new (not present in from_month); ordered new, then tier rank. group_by
 --   branch: the client's branch in to_month, or in from_month when it exited; ordered by
---   branch. Any other group_by gives no rows. Consecutive months read the month pairs stored at
---   load (transition_cube); any other pair joins the two months' rows.
+--   branch. Any other group_by gives no rows. Months 1, 3, 6 or 12 apart read the month pairs
+--   stored at load (transition_cube); any other pair joins the two months' rows.
 -- Parameters:
 --   from_month  month, required   The earlier month, YYYY-MM.
 --   to_month    month, required   The later month, YYYY-MM.
@@ -20,10 +20,10 @@
 --   staying_change  Sum of (AUM in to_month - AUM in from_month) of the clients present in both, RMB.
 --   exited_aum      AUM in from_month of the clients not present in to_month, RMB.
 --   closing_aum     AUM in to_month of the clients present then, RMB.
-with consecutive_pair as (
-    -- one month after the other: the pair stored at load (transition_cube), month_index
-    -- = year * 12 + month - 1; the condition depends on the parameters alone, so the path
-    -- not taken reads nothing. A side outside the branches counts as not present.
+with stored_pair as (
+    -- to_month 1, 3, 6 or 12 months after from_month: the pair stored at load
+    -- (transition_cube, cubes.TRANSITION_GAPS), month_index = year * 12 + month - 1; the
+    -- condition depends on the parameters alone, so the path not taken reads nothing. A side outside the branches counts as not present.
     select
         case when from_rank is not null
                   and ($branch_id is null or list_contains($branch_id, from_branch_id))
@@ -38,9 +38,13 @@ with consecutive_pair as (
     from transition_cube
     where month_index = cast(substr($to_month, 1, 4) as integer) * 12
                         + cast(substr($to_month, 6, 2) as integer) - 1
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          = cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and from_index = cast(substr($from_month, 1, 4) as integer) * 12
+                       + cast(substr($from_month, 6, 2) as integer) - 1
+      and list_contains($cube_transition_gaps,
+                        cast(substr($to_month, 1, 4) as integer) * 12
+                        + cast(substr($to_month, 6, 2) as integer)
+                        - cast(substr($from_month, 1, 4) as integer) * 12
+                        - cast(substr($from_month, 6, 2) as integer))
 ),
 
 month_a as (
@@ -50,9 +54,11 @@ month_a as (
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
       -- any other pair of months
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          <> cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and not list_contains($cube_transition_gaps,
+                            cast(substr($to_month, 1, 4) as integer) * 12
+                            + cast(substr($to_month, 6, 2) as integer)
+                            - cast(substr($from_month, 1, 4) as integer) * 12
+                            - cast(substr($from_month, 6, 2) as integer))
 ),
 
 month_b as (
@@ -61,15 +67,17 @@ month_b as (
     where month = $to_month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          <> cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and not list_contains($cube_transition_gaps,
+                            cast(substr($to_month, 1, 4) as integer) * 12
+                            + cast(substr($to_month, 6, 2) as integer)
+                            - cast(substr($from_month, 1, 4) as integer) * 12
+                            - cast(substr($from_month, 6, 2) as integer))
 ),
 
 pairs as (
     -- rank empty: not present (or outside the branches) in that month
     select from_rank, to_rank, from_branch_id, to_branch_id, aum_from, aum_to
-    from consecutive_pair
+    from stored_pair
     where from_rank is not null or to_rank is not null
     union all
     select a.tier_rank, b.tier_rank, a.branch_id, b.branch_id, a.aum, b.aum

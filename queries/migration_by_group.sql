@@ -6,8 +6,9 @@
 --   the client's branch in to_month. group_by manager: the client's manager in to_month
 --   together with the client's branch in to_month, so a manager whose clients sit in two
 --   branches that month has two rows; clients with no manager in to_month make the rows with
---   an empty group_key. Any other group_by gives no rows. Consecutive months read the month
---   pairs stored at load (transition_cube); any other pair joins the two months' rows.
+--   an empty group_key. Any other group_by gives no rows. Months 1, 3, 6 or 12 apart
+--   read the month pairs stored at load (transition_cube); any other pair joins the two
+--   months' rows.
 -- Parameters:
 --   from_month  month, required   The earlier month, YYYY-MM.
 --   to_month    month, required   The later month, YYYY-MM.
@@ -24,17 +25,21 @@
 --   net_upgrades    upgrades - downgrades.
 --   upgrade_rate    upgrades / staying.
 --   downgrade_rate  downgrades / staying.
-with consecutive_pair as (
-    -- one month after the other: the pair stored at load (transition_cube), month_index
-    -- = year * 12 + month - 1; the condition depends on the parameters alone, so the path
-    -- not taken reads nothing
+with stored_pair as (
+    -- to_month 1, 3, 6 or 12 months after from_month: the pair stored at load
+    -- (transition_cube, cubes.TRANSITION_GAPS), month_index = year * 12 + month - 1; the
+    -- condition depends on the parameters alone, so the path not taken reads nothing
     select to_branch_id as branch_id, to_manager_id as manager_id, from_rank, to_rank, clients
     from transition_cube
     where month_index = cast(substr($to_month, 1, 4) as integer) * 12
                         + cast(substr($to_month, 6, 2) as integer) - 1
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          = cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and from_index = cast(substr($from_month, 1, 4) as integer) * 12
+                       + cast(substr($from_month, 6, 2) as integer) - 1
+      and list_contains($cube_transition_gaps,
+                        cast(substr($to_month, 1, 4) as integer) * 12
+                        + cast(substr($to_month, 6, 2) as integer)
+                        - cast(substr($from_month, 1, 4) as integer) * 12
+                        - cast(substr($from_month, 6, 2) as integer))
       and from_rank is not null
       and to_rank is not null
       and ($branch_id is null or list_contains($branch_id, to_branch_id))
@@ -46,9 +51,11 @@ month_a as (
     where month = $from_month
       and present
       -- any other pair of months
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          <> cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and not list_contains($cube_transition_gaps,
+                            cast(substr($to_month, 1, 4) as integer) * 12
+                            + cast(substr($to_month, 6, 2) as integer)
+                            - cast(substr($from_month, 1, 4) as integer) * 12
+                            - cast(substr($from_month, 6, 2) as integer))
 ),
 
 month_b as (
@@ -57,15 +64,17 @@ month_b as (
     where month = $to_month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          <> cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and not list_contains($cube_transition_gaps,
+                            cast(substr($to_month, 1, 4) as integer) * 12
+                            + cast(substr($to_month, 6, 2) as integer)
+                            - cast(substr($from_month, 1, 4) as integer) * 12
+                            - cast(substr($from_month, 6, 2) as integer))
 ),
 
 both_months as (
     -- the clients present in both months, with their branch and manager in to_month
     select branch_id, manager_id, from_rank, to_rank, clients
-    from consecutive_pair
+    from stored_pair
     union all
     select b.branch_id, b.manager_id, a.tier_rank, b.tier_rank, 1
     from month_a as a

@@ -1,8 +1,8 @@
 -- Purpose: How clients and AUM moved between tiers from one month to another, with clients
 --   that are new (not present in the first month) and exited (not present in the second)
 --   (DOMAIN.md "Tier transition").
--- Grain: one row per (from_tier, to_tier) pair that has at least one client. Consecutive
---   months read the month pairs stored at load (transition_cube); any other pair joins the
+-- Grain: one row per (from_tier, to_tier) pair that has at least one client. Months 1, 3, 6 or
+--   12 apart read the month pairs stored at load (transition_cube); any other pair joins the
 --   two months' rows.
 -- Parameters:
 --   from_month  month, required   The earlier month, YYYY-MM.
@@ -15,10 +15,10 @@
 --   clients     Clients making this move.
 --   aum_from    Their AUM in from_month (0 for new), RMB.
 --   aum_to      Their AUM in to_month (0 for exited), RMB.
-with consecutive_pair as (
-    -- one month after the other: the pair stored at load (transition_cube), month_index
-    -- = year * 12 + month - 1; the condition depends on the parameters alone, so the path
-    -- not taken reads nothing
+with stored_pair as (
+    -- to_month 1, 3, 6 or 12 months after from_month: the pair stored at load
+    -- (transition_cube, cubes.TRANSITION_GAPS), month_index = year * 12 + month - 1; the
+    -- condition depends on the parameters alone, so the path not taken reads nothing
     select
         case when from_rank is not null
                   and ($branch_id is null or list_contains($branch_id, from_branch_id))
@@ -32,9 +32,13 @@ with consecutive_pair as (
     from transition_cube
     where month_index = cast(substr($to_month, 1, 4) as integer) * 12
                         + cast(substr($to_month, 6, 2) as integer) - 1
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          = cast(substr($from_month, 1, 4) as integer) * 12
-            + cast(substr($from_month, 6, 2) as integer) + 1
+      and from_index = cast(substr($from_month, 1, 4) as integer) * 12
+                       + cast(substr($from_month, 6, 2) as integer) - 1
+      and list_contains($cube_transition_gaps,
+                        cast(substr($to_month, 1, 4) as integer) * 12
+                        + cast(substr($to_month, 6, 2) as integer)
+                        - cast(substr($from_month, 1, 4) as integer) * 12
+                        - cast(substr($from_month, 6, 2) as integer))
 ),
 
 month_a as (
@@ -44,9 +48,11 @@ month_a as (
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
       -- any other pair of months
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          <> cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and not list_contains($cube_transition_gaps,
+                            cast(substr($to_month, 1, 4) as integer) * 12
+                            + cast(substr($to_month, 6, 2) as integer)
+                            - cast(substr($from_month, 1, 4) as integer) * 12
+                            - cast(substr($from_month, 6, 2) as integer))
 ),
 
 month_b as (
@@ -55,9 +61,11 @@ month_b as (
     where month = $to_month
       and present
       and ($branch_id is null or list_contains($branch_id, branch_id))
-      and cast(substr($to_month, 1, 4) as integer) * 12 + cast(substr($to_month, 6, 2) as integer)
-          <> cast(substr($from_month, 1, 4) as integer) * 12
-             + cast(substr($from_month, 6, 2) as integer) + 1
+      and not list_contains($cube_transition_gaps,
+                            cast(substr($to_month, 1, 4) as integer) * 12
+                            + cast(substr($to_month, 6, 2) as integer)
+                            - cast(substr($from_month, 1, 4) as integer) * 12
+                            - cast(substr($from_month, 6, 2) as integer))
 ),
 
 moves as (
@@ -68,7 +76,7 @@ moves as (
         clients,
         case when from_rank is null then 0 else aum_from end as aum_from,
         case when to_rank is null then 0 else aum_to end as aum_to
-    from consecutive_pair
+    from stored_pair
     where from_rank is not null or to_rank is not null
     union all
     select

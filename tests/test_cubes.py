@@ -42,11 +42,13 @@ def params_for(name: str, runner) -> list[dict]:
     months = runner.lake.months()
     declared = {p.name for p in catalog()[name].parameters}
     base = {"month": months[-1]} if "month" in declared else {}
-    if "from_month" in declared:  # consecutive months read the cube; others the raw rows
+    if "from_month" in declared:  # months 1, 3, 6, 12 apart read the cube; others the rows
         base = {"from_month": months[-2], "to_month": months[-1]}
     variants = [base]
     if "from_month" in declared:
         variants += [{"from_month": months[0], "to_month": months[1]},
+                     {"from_month": months[-4], "to_month": months[-1]},
+                     {"from_month": months[0], "to_month": months[12]},
                      {"from_month": months[-5], "to_month": months[-1]}]
     variants += [{**base, "group_by": g} for g in GROUPINGS.get(name, ())]
     if "churn_definition" in declared:
@@ -163,9 +165,12 @@ def test_writing_the_cubes_counts_a_step_per_cube_and_per_month(lake, tmp_path):
     shutil.copytree(source.path(source.require_version()), version)
     steps = Steps()
     counts = cubes.write(SimpleNamespace(dir=version, base_dir=None), Settings(), steps=steps)
-    # three cubes are written a month at a time: a step for each of their 14 months
-    assert len(cubes.BY_MONTH) == 3
-    assert steps.added == [len(cubes.CUBES) + 3 * MONTHS] and steps.ticks == steps.added[0]
+    # three cubes are written a month at a time: a step for each of their 14 months, and
+    # transition_cube's for each month and each of its 4 gaps
+    assert len(cubes.BY_MONTH) == 3 and cubes.BY_GAP == ("transition_cube",)
+    assert cubes.TRANSITION_GAPS == (1, 3, 6, 12)
+    assert steps.added == [len(cubes.CUBES) + (2 + 4) * MONTHS]
+    assert steps.ticks == steps.added[0]
     assert set(counts) == set(cubes.CUBES) and all(counts.values())
 
 

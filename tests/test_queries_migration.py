@@ -28,7 +28,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import client, rows, snap, write_delivery
-from tierflow.access import EVERYTHING
+from tierflow.access import EVERYTHING, Scope
 from tierflow.ingest import ingest
 from tierflow.queries import QueryRunner
 from tierflow.settings import Settings
@@ -492,3 +492,88 @@ def test_transition_clients_match_tier_transition_cells(runner, months, branch):
         one = runner.run_arrow("transition_clients", {**params, "from_tier": c["from_tier"],
                                                       "to_tier": c["to_tier"]})
         assert one.num_rows == c["clients"]
+
+
+# --- month pairs stored at load -----------------------------------------------------------
+
+# January to April, three months apart (a pair transition_cube stores); February to April, two
+# (joined from the rows). D1 (M1) rises gold -> platinum; D2 leaves after January and is back
+# in April; D3 closes in April; D4 (M3) is new in B2 in April; D5 moves from B1 (M1) to B2 and
+# to M3 in April, staying gold.
+QUARTER_CLIENTS = [person("D1", "B1", "M1"), person("D2", "B1", ""), person("D3", "B1", ""),
+                   person("D4", "B2", "M3"), person("D5", "B1", "M1")]
+QUARTER_SNAPSHOTS = [
+    snap("2024-01", "D1", "100000.00"), snap("2024-01", "D2", "1000.00"),
+    snap("2024-01", "D3", "3000000.00"), snap("2024-01", "D5", "80000.00"),
+    *(snap(m, c, a) for m in ("2024-02", "2024-03")
+      for c, a in (("D1", "100000.00"), ("D3", "3000000.00"), ("D5", "80000.00"))),
+    snap("2024-04", "D1", "700000.00"), snap("2024-04", "D2", "2000.00"),
+    snap("2024-04", "D3", "0", status="closed"), snap("2024-04", "D4", "60000.00"),
+    snap("2024-04", "D5", "90000.00", branch_id="B2", manager_id="M3"),
+]
+
+
+def test_months_a_quarter_apart_read_the_pair_stored_at_load(tmp_path):
+    import duckdb
+    import polars as pl
+
+    delivery = write_delivery(tmp_path / "delivery", {
+        "branches": BRANCHES, "managers": MANAGERS, "clients": QUARTER_CLIENTS,
+        "snapshots": QUARTER_SNAPSHOTS})
+    report = ingest(delivery, tmp_path / "data", Settings())
+    assert not report.rejected, report.summary()
+    runner = QueryRunner(tmp_path / "data")
+    cube = (tmp_path / "data" / "lake" / "versions" / runner.lake.require_version()
+            / "transition_cube.parquet")
+    # the stored pair (April, January): branch then and now, manager now, tier ranks, AUM
+    assert [tuple(float(v) if isinstance(v, Decimal) else v for v in r) for r in duckdb.sql(
+        "select from_branch_id, to_branch_id, to_manager_id, from_rank, to_rank, clients, "
+        "aum_from, aum_to from read_parquet($f) where month_index = $april "
+        "and from_index = $january order by all",
+        params={"f": str(cube), "april": 2024 * 12 + 3, "january": 2024 * 12}).fetchall()] == [
+        ("B1", "B1", "M1", 1, 2, 1, 100_000.0, 700_000.0),      # D1
+        ("B1", "B1", None, 0, 0, 1, 1_000.0, 2_000.0),          # D2 back
+        ("B1", "B2", "M3", 1, 1, 1, 80_000.0, 90_000.0),        # D5 moved
+        ("B1", None, None, 3, None, 1, 3_000_000.0, None),      # D3 closed: exited
+        (None, "B2", "M3", None, 1, 1, None, 60_000.0),         # D4 new
+    ]
+    everyone = runner.for_scope(EVERYTHING)
+    quarter = {"from_month": "2024-01", "to_month": "2024-04"}
+    assert rows(everyone.run("tier_transition", quarter)) == [
+        ("new", "gold", 1, 0.0, 60_000.0),                      # D4
+        ("mass", "mass", 1, 1_000.0, 2_000.0),                  # D2, present in both
+        ("gold", "gold", 1, 80_000.0, 90_000.0),                # D5
+        ("gold", "platinum", 1, 100_000.0, 700_000.0),          # D1
+        ("diamond", "exited", 1, 3_000_000.0, 0.0),             # D3
+    ]
+    # B1 alone: D5's April row is in B2, so it exits B1; D4 is not B1's
+    assert rows(everyone.run("tier_transition", {**quarter, "branch_id": ["B1"]})) == [
+        ("mass", "mass", 1, 1_000.0, 2_000.0),
+        ("gold", "platinum", 1, 100_000.0, 700_000.0),
+        ("gold", "exited", 1, 80_000.0, 0.0),
+        ("diamond", "exited", 1, 3_000_000.0, 0.0),
+    ]
+    two_months = {"from_month": "2024-02", "to_month": "2024-04"}
+    expected_two = [
+        ("new", "mass", 1, 0.0, 2_000.0),                       # D2 was gone in February
+        ("new", "gold", 1, 0.0, 60_000.0),
+        ("gold", "gold", 1, 80_000.0, 90_000.0),
+        ("gold", "platinum", 1, 100_000.0, 700_000.0),
+        ("diamond", "exited", 1, 3_000_000.0, 0.0),
+    ]
+    assert rows(everyone.run("tier_transition", two_months)) == expected_two
+    # A branch head's scope joins the branch's rows of the two months (no pair counts as stored
+    # in a narrowed scope, cubes.params): the same as the filter
+    head = runner.for_scope(Scope(branches=("B1",), manager_id=None, personal_data=False))
+    assert rows(head.run("tier_transition", quarter)) == rows(
+        everyone.run("tier_transition", {**quarter, "branch_id": ["B1"]}))
+
+    # The quarter is read from the cube: with its later AUM doubled on disk, the matrix, the
+    # bridge and the moves show it; two months apart still join the rows.
+    pl.read_parquet(cube).with_columns(pl.col("aum_to") * 2).write_parquet(cube)
+    everyone = QueryRunner(tmp_path / "data").for_scope(EVERYTHING)
+    assert [r[4] for r in rows(everyone.run("tier_transition", quarter))] == [
+        120_000.0, 4_000.0, 180_000.0, 1_400_000.0, 0.0]
+    assert rows(everyone.run("aum_bridge", quarter))[0] == (
+        "new", 0.0, 120_000.0, 0.0, 0.0, 120_000.0)
+    assert rows(everyone.run("tier_transition", two_months)) == expected_two

@@ -48,9 +48,9 @@ EXTRA_CASES = {
     "retention_by_dimension": lambda p: {"dimension": "closed_month"},
     "warnings": lambda p: {"raised_on": p["raised_on"], "rule": ["maturity", "dormancy"]},
     "cohort_breakdown": lambda p: {"dimension": "segment"},
-    # consecutive months (the pages' default) read transition_cube; months further apart
-    # join the two months' rows
-    "tier_transition": lambda p: {"from_month": p["earlier_month"]},
+    # months 1 (the pages' default) or 3 apart read transition_cube; 4 apart join the two
+    # months' rows
+    "tier_transition": lambda p: {"from_month": p["quarter_before"]},
     "aum_bridge": lambda p: {"from_month": p["earlier_month"], "group_by": "branch"},
     "migration_by_group": lambda p: {"group_by": "manager"},
     # one branch reads concentration_cube's buckets, as all branches do; two rank the rows
@@ -104,7 +104,7 @@ def picks(duck) -> dict:
     last = dt.date.fromisoformat(months[-1] + "-01")
     month_end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(1)
     return {"month": months[-1], "from_month": months[-2], "to_month": months[-1],
-            "earlier_month": months[-4],
+            "quarter_before": months[-4], "earlier_month": months[-5],
             "cohort_month": months[0], "months_since": 3, "client_id": case_client,
             "from_date": months[0] + "-01", "to_date": month_end.isoformat(),
             "raised_on": month_end, "dimension": "channel",

@@ -85,6 +85,11 @@ class Scope:
     def key(self) -> tuple:
         return (self.branches, self.manager_id, self.personal_data)
 
+    @property
+    def narrowed(self) -> bool:
+        """Some branches or one manager's clients, not everything."""
+        return self.branches is not None or self.manager_id is not None
+
 
 # The operator at the command line without --user: the files are theirs already.
 EVERYTHING = Scope(branches=None, manager_id=None, personal_data=True)

@@ -16,7 +16,7 @@ Layout under ``<data dir>/lake/``::
         tier_cube.parquet  cohort_cube.parquet  case_aum.parquet   for the dashboard (cubes.py)
         cohort_group_cube.parquet   cohort members by branch, entry tier and segment, too
         dormancy_cube.parquet   dormant clients per month and branch, too (cubes.py)
-        transition_cube.parquet   tier moves between consecutive months, too (cubes.py)
+        transition_cube.parquet   tier moves between months 1, 3, 6 and 12 apart (cubes.py)
         concentration_cube.parquet   AUM by percentile of clients, too (cubes.py)
         delivered_warning_rows.parquet   delivered warnings with their month's row (cubes.py)
         client_list_head.parquet   the top clients by AUM per month, branch, tier (cubes.py)

@@ -364,7 +364,8 @@ class QueryRunner:
         sql = scoped_sql(query, scope, self._tables(version), version)
         bound |= {k: v for k, v in (("scope_branches", list(scope.branches or ())),
                                     ("scope_manager", scope.manager_id),
-                                    *cube_params(self.settings).items()) if f"${k}" in sql}
+                                    *cube_params(self.settings, scope.narrowed).items())
+                             if f"${k}" in sql}
         table = self.engine.execute(query, sql, bound)
         if query.looked_up:
             table = self._look_up(table, query, scope, version)
