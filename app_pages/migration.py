@@ -3,20 +3,26 @@ upgrades and downgrades per branch and manager."""
 
 import streamlit as st
 
-from tierflow import app_data, charts, frame
+from tierflow import app_data, charts, frame, history
 
 f = frame.current()
 L = f.label
 st.header(L("page_migration"))
 
-months = app_data.months()
-earlier = [m for m in months if m < f.month] or [f.month]
-controls = st.columns([1, 1, 2])
-from_month = controls[0].selectbox(L("from_month"), earlier[::-1], key="migration_from",
-                                   bind="query-params")
-controls[1].selectbox(L("to_month"), [f.month], disabled=True, key="migration_to_shown",
+# the earlier month as months back from the sidebar's, so that a change of month keeps the
+# comparison (month on month stays month on month); the widget keeps its choice by its label
+back = [history.month_index(f.month) - history.month_index(m)
+        for m in app_data.months() if m < f.month][::-1] or [0]
+controls = st.columns([1, 1, 1, 2])
+months_back = controls[0].selectbox(
+    L("months_back_choice"), back, key="migration_back", bind="query-params",
+    format_func=lambda n: L("month_before") if n == 1 else L("months_back", n=n),
+    help=L("months_back_help"))
+from_month = history.month_of(history.month_index(f.month) - months_back)
+controls[1].selectbox(L("from_month"), [from_month], disabled=True, key="migration_from_shown")
+controls[2].selectbox(L("to_month"), [f.month], disabled=True, key="migration_to_shown",
                       help=L("to_month_help"))
-measure = controls[2].segmented_control(
+measure = controls[3].segmented_control(
     L("measure"), ["clients", "aum"], default="clients", required=True,
     key="migration_measure", format_func=lambda m: L(f"measure_{m}"))
 span = {"from_month": from_month, "to_month": f.month, "branch_id": f.branch_param}

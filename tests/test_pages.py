@@ -139,10 +139,26 @@ def test_tiers_page_figures_equal_the_queries(app, runner):
 def test_migration_matrix_equals_tier_transition(app, runner):
     at = open_page(app, "migration", "en")
     heat = figure(at, 0)[0]
-    matrix = runner.run("tier_transition", {"from_month": at.session_state["migration_from"],
+    matrix = runner.run("tier_transition", {"from_month": at.session_state["migration_from_shown"],
                                             "to_month": at.session_state["month"]})
     assert heat["z"].sum() == matrix["clients"].sum()
     assert heat["y"][0] == "New" and heat["x"][-1] == "Exited"
+
+
+def test_migration_keeps_its_months_back_when_the_month_changes(app, runner):
+    at = open_page(app, "migration", "en")
+    months = runner.lake.months()
+    assert at.session_state["migration_from_shown"] == months[-2]  # the month before
+    at.selectbox(key="migration_back").set_value(3).run()
+    assert at.session_state["migration_from_shown"] == months[-4]
+    at.selectbox(key="month").set_value(months[-2]).run()
+    assert at.session_state["migration_back"] == 3
+    assert at.session_state["migration_from_shown"] == months[-5]
+    heat = figure(at, 0)[0]
+    matrix = runner.run("tier_transition", {"from_month": months[-5], "to_month": months[-2]})
+    assert heat["z"].sum() == matrix["clients"].sum()
+    assert at.selectbox(key="migration_back").options[:3] == [
+        "The month before", "2 months before", "3 months before"]
 
 
 def test_churn_triangle_equals_cohort_retention(app, runner):
@@ -178,7 +194,7 @@ def test_clients_page_totals_equal_client_list(app, runner):
 
 def test_drill_from_the_matrix_lists_the_cell_clients(app, runner):
     at = open_page(app, "migration", "en")
-    from_month, to_month = at.session_state["migration_from"], at.session_state["month"]
+    from_month, to_month = at.session_state["migration_from_shown"], at.session_state["month"]
     at.session_state["clients_drill"] = {
         "query": "transition_clients", "title": "gold → mass",
         "params": {"from_month": from_month, "to_month": to_month, "from_tier": "gold",

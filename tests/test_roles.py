@@ -269,7 +269,7 @@ def expect_tiers(at, who, run, lake):
 
 
 def expect_migration(at, who, run, lake):
-    span = {"from_month": at.session_state["migration_from"],
+    span = {"from_month": at.session_state["migration_from_shown"],
             "to_month": at.session_state["month"]}
     shown = frames(at, "migration")
     bridge = run.run("aum_bridge", {**span, "group_by": "tier"})
