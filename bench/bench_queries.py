@@ -70,7 +70,9 @@ def cases(runner: ScopedRunner, one_branch: bool = True) -> list[tuple[str, dict
         ("tier_trend", {}), ("branch_tiers", {"month": last}),
         ("tier_key_figures", {"month": last}), ("wealth_concentration", {"month": last}),
         ("tier_distribution", {"month": last}),
+        # the month before and a year back read the stored pairs; two months back joins the rows
         ("tier_transition", span), ("tier_transition", {**span, "from_month": year_ago}),
+        ("tier_transition", {**span, "from_month": months[-3]}),
         ("aum_bridge", span), ("migration_by_group", {**span, "group_by": "manager"}),
         ("transition_clients", {**span, "from_tier": "gold", "to_tier": "mass"}),
         # a drill-through as the Clients page asks for it: one page and the list's totals
