@@ -21,7 +21,8 @@ unassigned_clients. Months 2025-09 ... 2025-12; the week of the to-do lists is M
     K4 crosses into gold in 2025-10 (VIP upgrade), U2 in 2025-12 at exactly 50,000; K5 falls from platinum to mass in 2025-11
     (VIP downgrade); K8 mass → gold in 2025-10 (upgrade), then gold → platinum (within VIP);
     K7 closes (churn, not a downgrade); K3 is new in 2025-12 (not an upgrade).
-    Snapshot managers follow the clients file; U1..U3 have none.
+    Snapshot branches and managers follow the clients file, but for K8 in 2025-10 (B1, M2);
+    U1..U3 have none.
 """
 
 import datetime as dt
@@ -29,6 +30,7 @@ import datetime as dt
 import pytest
 
 from conftest import client, rows, snap
+from tierflow.access import Scope
 from tierflow.settings import Settings
 
 MANAGERS = [
@@ -77,6 +79,9 @@ MATURITIES = [
     {"client_id": "K1", "product_type": "wealth", "amount": "10000",
      "maturity_date": "2025-12-28"},  # the Sunday before
 ]
+# K8 was at B1 with M2 in October, when it rose to gold: the to-do lists name its branch and
+# manager now (B2, M1), the people who act on it
+EARLIER_HOME = {("K8", "2025-10"): ("B1", "M2")}
 WARNINGS = [
     {"warning_id": "W1", "client_id": "K1", "raised_on": "2025-11-05", "rule": "large_outflow"},
     {"warning_id": "W2", "client_id": "K2", "raised_on": "2025-11-10", "rule": "large_outflow"},
@@ -98,10 +103,10 @@ CASES = [  # C1 answers W2 (November); C2, pending, answers W3; C3 answers W5
 def _snapshots() -> list[dict]:
     out = []
     for cid, amounts in AUM.items():
-        branch, manager = PEOPLE[cid][:2]
         for month, aum in zip(MONTHS, amounts):
             if aum is None:
                 continue
+            branch, manager = EARLIER_HOME.get((cid, month), PEOPLE[cid][:2])
             closed = aum == "closed"
             out.append(snap(month, cid, "0" if closed else aum,
                             status="closed" if closed else "normal", branch_id=branch,
@@ -259,9 +264,27 @@ def test_books_default_limit_and_branch_filter(runner):
     assert rows(out[["manager_id", "clients", "book_limit", "over_limit"]]) == [
         ("M3", 1, 250, 0)]
     earlier = runner.run("manager_books", {"month": "2025-10"}).set_index("manager_id")
-    # in October K4 and K8 had just reached gold; K7 was M2's, K5 platinum
-    assert earlier.loc["M1", "vip_clients"] == 4 and earlier.loc["M2", "vip_clients"] == 3
+    # in October K4 and K8 had just reached gold, K8 in M2's book then (the month's manager);
+    # K7 was M2's, K5 platinum
+    assert earlier.loc["M1", "vip_clients"] == 3 and earlier.loc["M2", "vip_clients"] == 4
     assert earlier.loc["M1", "warnings"] == 0  # nothing raised in October
+
+
+def test_a_branch_heads_list_names_a_client_who_has_moved_away_since(runner):
+    # K8 was B1's client in October and is B2's now: the head of B1 sees its October row, and
+    # the names looked up for the rows name it too (personal data shown to branch heads)
+    head = runner.runner.for_scope(Scope(branches=("B1",), manager_id=None, personal_data=True))
+    out = head.run("client_list", {"month": "2025-10"}).set_index("client_id")
+    assert out.loc["K8", "branch_id"] == "B1"
+    assert (out.loc["K8", "name"], out.loc["K8", "phone"]) == ("客户K8", "13800000007")
+    masked = runner.runner.for_scope(Scope(branches=("B1",), manager_id=None,
+                                           personal_data=False))
+    assert masked.run("client_list", {"month": "2025-10"}).set_index("client_id").loc[
+        "K8", "phone"] != "13800000007"
+    # a manager's lookups stay within their own clients: M3 (B2) has K3 only
+    own = runner.runner.for_scope(Scope(branches=("B2",), manager_id="M3", personal_data=True))
+    assert own.run("client_list", {"month": "2025-12"})[["client_id", "name"]].values.tolist() \
+        == [["K3", "客户K3"]]
 
 
 def test_unassigned_gold_clients(runner):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -377,8 +377,12 @@ class QueryRunner:
         the order of its Columns. LOOKUP is asked for the rows' clients: a page's few from
         the clients index, a download's many by a semi-join (its header says how)."""
         ids = pc.unique(table.column("client_id").drop_null())
-        details = self.run_arrow(LOOKUP, {"client_id": ids.to_pylist()}, scope=scope,
-                                 version=version)
+        # The rows are the scope's own already, so their clients are looked up without the
+        # scope's branch filter: in front of the clients index it made DuckDB scan every
+        # client (at 7M clients, a branch head's 650 names in 2.0 s against 0.09 s). The
+        # manager's filter and the masking stay.
+        details = self.run_arrow(LOOKUP, {"client_id": ids.to_pylist()},
+                                 scope=replace(scope, branches=None), version=version)
         at = pc.index_in(table.column("client_id"), value_set=details.column("client_id"))
         found = details.take(at)
         missing = [c for c in query.looked_up if c not in found.column_names]
