@@ -38,44 +38,30 @@ with tiers_by_rank as (
     from tiers
 ),
 
--- prev_tier_rank / prev_aum: the client's tier and AUM in M-1 (empty when not present then);
--- materialized: the movers' semi-join and the list both read it, and inlined twice the
--- months' rows would be scanned twice
-moves as materialized (
+-- the moves of the period across the VIP line, from the tier changes written at load
+-- (tierflow/cubes.py tier_moves: both months' ranks and AUMs, the clients file's branch and
+-- manager); prev_tier_rank / prev_aum: the client's tier and AUM in M-1
+listed as materialized (
     select
-        s.month,
-        s.month_index,
-        s.client_id,
-        s.prev_tier_rank,
-        s.tier,
-        s.prev_aum,
-        s.aum,
-        case when s.tier_rank >= $vip_rank then 'upgrade' else 'downgrade' end as change
-    from snapshots as s
-    where s.present
-      and s.prev_tier_rank is not null
-      and s.month_index between year($from_date) * 12 + month($from_date) - 1
+        v.month,
+        v.month_index,
+        v.client_id,
+        v.branch_id,
+        v.manager_id,
+        v.prev_tier_rank,
+        v.tier,
+        v.prev_aum,
+        v.aum,
+        case when v.tier_rank >= $vip_rank then 'upgrade' else 'downgrade' end as change
+    from tier_moves as v
+    where v.month_index between year($from_date) * 12 + month($from_date) - 1
                             and year($to_date) * 12 + month($to_date) - 1
       and ((coalesce($change, 'upgrade') = 'upgrade'
-            and s.prev_tier_rank < $vip_rank and s.tier_rank >= $vip_rank)
+            and v.prev_tier_rank < $vip_rank and v.tier_rank >= $vip_rank)
            or (coalesce($change, 'downgrade') = 'downgrade'
-               and s.prev_tier_rank >= $vip_rank and s.tier_rank < $vip_rank))
-),
-
--- the movers' current branch and manager, of the branches and managers asked for (a semi-join:
--- the moves, thousands, are hashed, not the millions of clients)
-movers as (
-    select client_id, branch_id, manager_id
-    from clients
-    where client_id in (select client_id from moves)
-      and ($branch_id is null or list_contains($branch_id, branch_id))
-      and ($manager_id is null or list_contains($manager_id, manager_id))
-),
-
-listed as materialized (
-    select v.*, c.branch_id, c.manager_id
-    from moves as v
-    join movers as c on c.client_id = v.client_id
+               and v.prev_tier_rank >= $vip_rank and v.tier_rank < $vip_rank))
+      and ($branch_id is null or list_contains($branch_id, v.branch_id))
+      and ($manager_id is null or list_contains($manager_id, v.manager_id))
 ),
 
 -- the list's size, and its first page in the list's order: a top-N, not a sort of the

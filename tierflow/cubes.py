@@ -46,6 +46,13 @@ narrowed tables, so the figures follow one definition either way.
   most of each warning query's time). A branch's scope cannot cut it by the row's branch
   (the delivered warnings follow the client's home branch there), so it derives it too.
 
+- ``tier_moves``: one row per client and month M in which the client is present in M and
+  in the month before at another tier rank, with both ranks and AUMs and the client's branch
+  and manager of the clients file (the people who act on the to-do list of VIP upgrades and
+  downgrades, which reads it: about 2% of the rows, so a quarter's moves are read where the
+  scan read three months). A branch's scope follows the clients file's branch and the
+  month's, so it derives it, as a manager's does.
+
 - ``client_list_head``: per month, branch (the client's that month) and tier, the
   ``LIST_HEAD_ROWS`` present clients with the most AUM (then by client_id) with the columns of
   the client list (manager, AUM, AUM the month before, status), and on each row the group's
@@ -392,6 +399,25 @@ from head_ranked
 where group_row <= $cube_head_rows
 """
 
+TIER_MOVES = """
+select
+    s.month,
+    s.month_index,
+    s.client_id,
+    c.branch_id,
+    c.manager_id,
+    s.prev_tier_rank,
+    s.tier_rank,
+    s.tier,
+    s.prev_aum,
+    s.aum
+from snapshots as s
+join clients as c on c.client_id = s.client_id
+where s.present
+  and s.prev_tier_rank is not null
+  and s.prev_tier_rank <> s.tier_rank
+"""
+
 # name → (SQL, the logical tables it reads)
 CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tier_cube": (TIER_CUBE, ("snapshots",)),
@@ -403,6 +429,7 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "concentration_cube": (CONCENTRATION_CUBE, ("snapshots",)),
     "delivered_warning_rows": (DELIVERED_WARNING_ROWS, ("warnings", "snapshots", "clients")),
     "client_list_head": (CLIENT_LIST_HEAD, ("snapshots",)),
+    "tier_moves": (TIER_MOVES, ("snapshots", "clients")),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
 BY_CLIENT = ("case_aum",)
@@ -415,9 +442,10 @@ BY_MONTH: dict[str, int] = {"transition_cube": max(TRANSITION_GAPS), "concentrat
 # month M and the month that gap before it only
 BY_GAP = ("transition_cube",)
 # the cubes a branch's scope cannot cut out by a filter (rows that span two branches, a
-# client's in two months; rankings over all branches): it derives them from its rows, as a
-# manager's scope does
-ACROSS_BRANCHES = ("transition_cube", "concentration_cube", "delivered_warning_rows")
+# client's in two months; rankings over all branches; rows in the scope by two branches, the
+# month's and the clients file's): it derives them from its rows, as a manager's scope does
+ACROSS_BRANCHES = ("transition_cube", "concentration_cube", "delivered_warning_rows",
+                   "tier_moves")
 
 
 def params(settings: Settings, narrowed: bool = False) -> dict:

@@ -212,6 +212,7 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "transition_cube": (None, None),
     "concentration_cube": (None, None),
     "delivered_warning_rows": (None, None),
+    "tier_moves": (None, None),  # the month's branch and the clients file's, as the list
 }
 
 
