@@ -3,7 +3,8 @@
 --   (this week: Monday to Sunday of its reference date). A birthday on 29 February is kept on
 --   28 February in a year that is not a leap year. Only clients present in the given month
 --   (open accounts); branch and manager are the client's current ones (the clients file),
---   tier and AUM its row in the month.
+--   tier and AUM its row in the month. A window within the month and the 6 days either side
+--   (any week of the month) reads the rows written at load.
 -- Grain: one row per client and birthday in the window (a window of at most a year holds each
 --   client's birthday at most once), by birthday, then AUM descending, then client_id.
 -- Parameters:
@@ -28,7 +29,31 @@
 --   tier          Tier in the month.
 --   aum           AUM in the month, RMB.
 --   list_rows     Rows on the list, all of them (the same on every row).
-with years as (
+with stored as (
+    -- a window within the month and the days either side (a week of the month's page): the
+    -- rows written at load with the month's tier and AUM (tierflow/cubes.py todo_rows; no
+    -- window in a narrowed scope, where $cube_todo_stored is false)
+    select
+        event_date as birthday,
+        age,
+        client_id,
+        branch_id,
+        manager_id,
+        tier,
+        aum
+    from todo_rows
+    where list = 'birthday'
+      and month = $month
+      and event_date between $from_date and $to_date
+      and $cube_todo_stored
+      and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+      and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+),
+
+-- any other window: the clients file and the month's rows
+years as (
     select year($from_date) as y
     union
     select year($to_date) as y
@@ -39,6 +64,9 @@ month_rows as (
     from snapshots
     where month = $month
       and present
+      and not ($cube_todo_stored
+               and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+               and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days)
 ),
 
 -- each client's birthday in the window's years (29 February on the 28th outside leap years)
@@ -57,11 +85,17 @@ birthdays as (
     where c.birth_date is not null
       and ($branch_id is null or list_contains($branch_id, c.branch_id))
       and ($manager_id is null or list_contains($manager_id, c.manager_id))
+      and not ($cube_todo_stored
+               and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+               and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days)
 ),
 
 -- the birthdays in the window of clients present in the month
 listed as materialized (
-    select d.*, r.tier, r.aum
+    select *
+    from stored
+    union all
+    select d.birthday, d.age, d.client_id, d.branch_id, d.manager_id, r.tier, r.aum
     from birthdays as d
     join month_rows as r on r.client_id = d.client_id
     where d.birthday between $from_date and $to_date

@@ -2,7 +2,8 @@
 --   (DOMAIN.md "Event-driven service": product maturity; the to-do list of maturities this
 --   week). The page passes the window (this week: Monday to Sunday of its reference date).
 --   Branch and manager are the client's current ones (the clients file), the person who should
---   call; tier and AUM come from the client's row in the given month.
+--   call; tier and AUM come from the client's row in the given month. A window within the month
+--   and the 6 days either side (any week of the month) reads the rows written at load.
 -- Grain: one row per maturing product (a maturities row) with maturity_date from from_date to
 --   to_date, by maturity_date, then amount descending, then client_id, then product_type.
 -- Parameters:
@@ -28,18 +29,49 @@
 --   tier             Tier in the month (empty when not present then).
 --   aum              AUM in the month, RMB (empty when no row then).
 --   list_rows        Rows on the list, all of them (the same on every row).
-with due as materialized (
+with stored as (
+    -- a window within the month and the days either side (a week of the month's page): the
+    -- rows written at load with the month's tier and AUM (tierflow/cubes.py todo_rows; no
+    -- window in a narrowed scope, where $cube_todo_stored is false)
+    select
+        event_date as maturity_date,
+        client_id,
+        product_type,
+        amount,
+        branch_id,
+        manager_id,
+        tier,
+        aum
+    from todo_rows
+    where list = 'maturity'
+      and month = $month
+      and event_date between $from_date and $to_date
+      and $cube_todo_stored
+      and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+      and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+),
+
+-- any other window: the maturities file, the clients file and the month's rows
+due as materialized (
     -- materialized: the owners' semi-join and the list both read it; inlined, the
     -- maturities file would be scanned twice
     select client_id, product_type, amount, maturity_date
     from maturities
     where maturity_date between $from_date and $to_date
+      and not ($cube_todo_stored
+               and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+               and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days)
 ),
 
 month_rows as (
     select client_id, tier, aum
     from snapshots
     where month = $month
+      and not ($cube_todo_stored
+               and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+               and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days)
 ),
 
 -- the clients' current branch and manager, of the branches and managers asked for (a
@@ -52,8 +84,14 @@ owners as (
       and ($manager_id is null or list_contains($manager_id, manager_id))
 ),
 
+-- tier and AUM: the stored rows carry them, the others take them from month_rows at the page
 listed as materialized (
-    select d.*, c.branch_id, c.manager_id
+    select *
+    from stored
+    union all
+    select
+        d.maturity_date, d.client_id, d.product_type, d.amount, c.branch_id, c.manager_id,
+        cast(null as varchar), cast(null as decimal(18, 2))
     from due as d
     join owners as c on c.client_id = d.client_id
 ),
@@ -91,8 +129,9 @@ final as (
         m.manager_name,
         g.product_type,
         g.amount as maturing_amount,
-        r.tier,
-        r.aum,
+        -- one of the two is empty: month_rows has no rows when the list was stored
+        coalesce(g.tier, r.tier) as tier,
+        coalesce(g.aum, r.aum) as aum,
         g.list_rows
     from page as g
     left join branches as b on b.branch_id = g.branch_id

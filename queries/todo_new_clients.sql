@@ -2,7 +2,8 @@
 --   service": new account, same week; the to-do list of new clients this week). The page
 --   passes the window (this week: Monday to Sunday of its reference date). Branch and manager
 --   are the client's current ones (the clients file); tier and AUM its row in the given month
---   when it has one (a client opened after that month has none yet).
+--   when it has one (a client opened after that month has none yet). A window within the month
+--   and the 6 days either side (any week of the month) reads the rows written at load.
 -- Grain: one row per client with open_date from from_date to to_date, by open_date, then
 --   client_id.
 -- Parameters:
@@ -27,18 +28,53 @@
 --   tier          Tier in the month (empty when no row or closed then).
 --   aum           AUM in the month, RMB (empty when no row then).
 --   list_rows     Rows on the list, all of them (the same on every row).
-with month_rows as (
+with stored as (
+    -- a window within the month and the days either side (a week of the month's page): the
+    -- rows written at load with the month's tier and AUM (tierflow/cubes.py todo_rows; no
+    -- window in a narrowed scope, where $cube_todo_stored is false)
+    select
+        event_date as open_date,
+        client_id,
+        branch_id,
+        manager_id,
+        tier,
+        aum
+    from todo_rows
+    where list = 'opening'
+      and month = $month
+      and event_date between $from_date and $to_date
+      and $cube_todo_stored
+      and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+      and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+),
+
+-- any other window: the clients file and the month's rows
+month_rows as (
     select client_id, tier, aum
     from snapshots
     where month = $month
+      and not ($cube_todo_stored
+               and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+               and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days)
 ),
 
+-- tier and AUM: the stored rows carry them, the others take them from month_rows at the page
 opened as materialized (
-    select open_date, client_id, branch_id, manager_id
+    select *
+    from stored
+    union all
+    select
+        open_date, client_id, branch_id, manager_id, cast(null as varchar),
+        cast(null as decimal(18, 2))
     from clients
     where open_date between $from_date and $to_date
       and ($branch_id is null or list_contains($branch_id, branch_id))
       and ($manager_id is null or list_contains($manager_id, manager_id))
+      and not ($cube_todo_stored
+               and $from_date >= cast($month || '-01' as date) - $cube_todo_reach_days
+               and $to_date <= last_day(cast($month || '-01' as date)) + $cube_todo_reach_days)
 ),
 
 -- the list's size, and its first page in the list's order: a top-N, not a sort of the
@@ -68,8 +104,9 @@ final as (
         b.branch_name,
         g.manager_id,
         m.manager_name,
-        r.tier,
-        r.aum,
+        -- one of the two is empty: month_rows has no rows when the list was stored
+        coalesce(g.tier, r.tier) as tier,
+        coalesce(g.aum, r.aum) as aum,
         g.list_rows
     from page as g
     left join branches as b on b.branch_id = g.branch_id

@@ -55,6 +55,10 @@ EXTRA_CASES = {
     "migration_by_group": lambda p: {"group_by": "manager"},
     # one branch reads concentration_cube's buckets, as all branches do; two rank the rows
     "wealth_concentration": lambda p: {"month": p["month"], "branch_id": [p["branch"]]},
+    # the month's last week reads todo_rows; the default window (every month) the rows
+    "todo_maturities": lambda p: {"from_date": p["last_week"], "to_date": p["to_date"]},
+    "todo_birthdays": lambda p: {"from_date": p["last_week"], "to_date": p["to_date"]},
+    "todo_new_clients": lambda p: {"from_date": p["last_week"], "to_date": p["to_date"]},
 }
 
 
@@ -107,6 +111,7 @@ def picks(duck) -> dict:
             "quarter_before": months[-4], "earlier_month": months[-5],
             "cohort_month": months[0], "months_since": 3, "client_id": case_client,
             "from_date": months[0] + "-01", "to_date": month_end.isoformat(),
+            "last_week": (month_end - dt.timedelta(days=6)).isoformat(),
             "raised_on": month_end, "dimension": "channel",
             "branch": managers[0]["branch_id"], "manager": managers[0]["manager_id"]}
 

@@ -213,6 +213,7 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "concentration_cube": (None, None),
     "delivered_warning_rows": (None, None),
     "tier_moves": (None, None),  # the month's branch and the clients file's, as the list
+    "todo_rows": (None, None),  # the same
 }
 
 
