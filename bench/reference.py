@@ -27,10 +27,13 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 _OWN_CLIENTS_ROWS = "select * from source where client_id in (select client_id from clients)"
 _MANAGER_CUTS = {
     "clients": "select * from source where manager_id = $m",
+    "managers": "select * from source where manager_id = $m",
     "branches": "select * from source where branch_id in (select branch_id from clients)",
     **{table: _OWN_CLIENTS_ROWS for table in
        ("snapshots", "tier_entries", "retention_cases", "warnings", "maturities",
-        "computed_warnings", "dormant_months", "reactivations")},
+        "computed_warnings", "dormant_months", "reactivations",
+        # built from the warnings and the rows of their clients
+        "delivered_warning_rows")},
 }
 
 

@@ -32,28 +32,18 @@
 --   vip_aum        AUM of its VIP clients, RMB.
 --   warnings       The month's warnings naming the manager.
 --   warnings_open  Of them, answered by no retention case.
-with target as (
-    select distinct month_index
-    from snapshots
-    where month = $month
-),
-
-book_rows as (
-    select s.client_id, s.manager_id, s.tier_rank, s.aum
-    from snapshots as s
-    join target as t on s.month_index = t.month_index
-    where s.present
-      and s.manager_id is not null
-),
-
-books as (
+with books as (
+    -- the month's present rows grouped by manager and tier rank at load (tierflow/cubes.py
+    -- book_cube)
     select
         manager_id,
-        count(*) as clients,
-        cast(sum(case when tier_rank >= $vip_rank then 1 else 0 end) as bigint) as vip_clients,
+        cast(sum(clients) as bigint) as clients,
+        cast(sum(case when tier_rank >= $vip_rank then clients else 0 end) as bigint)
+            as vip_clients,
         sum(aum) as aum,
         sum(case when tier_rank >= $vip_rank then aum else 0 end) as vip_aum
-    from book_rows
+    from book_cube
+    where month = $month
     group by manager_id
 ),
 

@@ -53,6 +53,10 @@ narrowed tables, so the figures follow one definition either way.
   scan read three months). A branch's scope follows the clients file's branch and the
   month's, so it derives it, as a manager's does.
 
+- ``book_cube``: one row per month, branch (the client's that month), manager (that month's)
+  and tier rank with the present clients the manager looks after and their AUM. The manager
+  books read it where they grouped a month's rows.
+
 - ``client_list_head``: per month, branch (the client's that month) and tier, the
   ``LIST_HEAD_ROWS`` present clients with the most AUM (then by client_id) with the columns of
   the client list (manager, AUM, AUM the month before, status), and on each row the group's
@@ -425,6 +429,21 @@ where s.present
   and s.prev_tier_rank <> s.tier_rank
 """
 
+BOOK_CUBE = """
+select
+    month,
+    month_index,
+    branch_id,
+    manager_id,
+    tier_rank,
+    count(*) as clients,
+    sum(aum) as aum
+from snapshots
+where present
+  and manager_id is not null
+group by month, month_index, branch_id, manager_id, tier_rank
+"""
+
 # The days either side of a month whose to-do list rows todo_rows keeps with the month: a week
 # (Monday to Sunday) that holds a day of the month reaches at most 6 days beyond it.
 TODO_REACH_DAYS = 6
@@ -505,6 +524,7 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "delivered_warning_rows": (DELIVERED_WARNING_ROWS, ("warnings", "snapshots", "clients")),
     "client_list_head": (CLIENT_LIST_HEAD, ("snapshots",)),
     "tier_moves": (TIER_MOVES, ("snapshots", "clients")),
+    "book_cube": (BOOK_CUBE, ("snapshots",)),
     "todo_rows": (TODO_ROWS, ("snapshots", "clients", "maturities")),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
