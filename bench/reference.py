@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from tierflow.lake import Lake
-from tierflow.queries import bind, parse_header
+from tierflow.queries import bind, catalog, parse_header
 from tierflow.settings import load_settings
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -65,6 +65,12 @@ class RawLake:
         query = parse_header(name, (REFERENCE_DIR / f"{name}.sql").read_text(encoding="utf-8"))
         bound = bind(query, params or {}, self.settings)
         return self.con.sql(query.sql, params=bound).to_arrow_table()
+
+
+def without_looked_up(name: str, table: pa.Table) -> pa.Table:
+    """A named query's result without the columns the runner looks up by client (names,
+    phones: masked or not by the scope); the references have none."""
+    return table.drop_columns(list(catalog()[name].looked_up))
 
 
 def differences(got: pa.Table, expected: pa.Table) -> list[str]:

@@ -1,7 +1,8 @@
 -- Purpose: Clients who must have a manager and have none in one month (DOMAIN.md "Entities":
 --   every client with financial assets of manager_assign_floor RMB or more, gold and above by
 --   default, is assigned to exactly one manager): present in the month with month-end AUM at
---   or above the floor and no manager on that month's row.
+--   or above the floor and no manager on that month's row. A floor at the setting's default
+--   or above reads the rows kept at load; a lower one scans the month.
 -- Grain: one row per such client, by AUM descending, then client_id.
 -- Parameters:
 --   month         month, required   The month, YYYY-MM.
@@ -25,9 +26,19 @@
 --   list_rows    Clients on the list, all of them (the same on every row).
 --   list_aum     Their AUM summed, RMB (the same on every row).
 with rows_this_month as materialized (
+    -- at the default floor or above: the rows kept at load (tierflow/cubes.py unassigned_rows)
+    select client_id, branch_id, tier, aum
+    from unassigned_rows
+    where month = $month
+      and $assign_floor >= $cube_unassigned_from
+      and aum >= cast($assign_floor as decimal(18, 2))
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+    union all
+    -- a lower floor: the month's rows
     select client_id, branch_id, tier, aum
     from snapshots
     where month = $month
+      and $assign_floor < $cube_unassigned_from
       and present
       and manager_id is null
       and aum >= cast($assign_floor as decimal(18, 2))

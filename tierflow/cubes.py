@@ -57,6 +57,11 @@ narrowed tables, so the figures follow one definition either way.
   and tier rank with the present clients the manager looks after and their AUM. The manager
   books read it where they grouped a month's rows.
 
+- ``unassigned_rows``: per month, the present clients with no manager on that month's row
+  and AUM of at least ``UNASSIGNED_FROM`` (the default assignment floor): the list of
+  unassigned clients reads them for that floor or a higher one (about 15k rows a month at 5M
+  clients, where the scan read 5.9M). It keeps its client, as case_aum.
+
 - ``client_list_head``: per month, branch (the client's that month) and tier, the
   ``LIST_HEAD_ROWS`` present clients with the most AUM (then by client_id) with the columns of
   the client list (manager, AUM, AUM the month before, status), and on each row the group's
@@ -444,6 +449,19 @@ where present
 group by month, month_index, branch_id, manager_id, tier_rank
 """
 
+# The AUM from which unassigned_rows keeps a month's clients with no manager: the default of
+# manager_assign_floor. The list at that floor or a higher one reads them; a bank that sets a
+# lower floor lists from the month's rows.
+UNASSIGNED_FROM = Settings().manager_assign_floor
+
+UNASSIGNED_ROWS = """
+select month, month_index, client_id, branch_id, tier, aum
+from snapshots
+where present
+  and manager_id is null
+  and aum >= cast($cube_unassigned_from as decimal(18, 2))
+"""
+
 # The days either side of a month whose to-do list rows todo_rows keeps with the month: a week
 # (Monday to Sunday) that holds a day of the month reaches at most 6 days beyond it.
 TODO_REACH_DAYS = 6
@@ -525,10 +543,11 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "client_list_head": (CLIENT_LIST_HEAD, ("snapshots",)),
     "tier_moves": (TIER_MOVES, ("snapshots", "clients")),
     "book_cube": (BOOK_CUBE, ("snapshots",)),
+    "unassigned_rows": (UNASSIGNED_ROWS, ("snapshots",)),
     "todo_rows": (TODO_ROWS, ("snapshots", "clients", "maturities")),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
-BY_CLIENT = ("case_aum",)
+BY_CLIENT = ("case_aum", "unassigned_rows")
 # the cubes a load computes one month at a time, from that month's file and those of the
 # months before it that it needs: a self-join or a ranking of all months at once would hold
 # every snapshot row in its hash table or sort
@@ -556,7 +575,8 @@ def params(settings: Settings, narrowed: bool = False) -> dict:
             "cube_head_rows": LIST_HEAD_ROWS,
             "cube_transition_gaps": [] if narrowed else list(TRANSITION_GAPS),
             "cube_todo_reach_days": TODO_REACH_DAYS,
-            "cube_todo_stored": not narrowed}
+            "cube_todo_stored": not narrowed,
+            "cube_unassigned_from": float(UNASSIGNED_FROM)}
 
 
 def write(writer, settings: Settings, memory_limit: str = LOAD_MEMORY_LIMIT,

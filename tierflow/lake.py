@@ -22,7 +22,8 @@ Layout under ``<data dir>/lake/``::
         client_list_head.parquet   the top clients by AUM per month, branch, tier (cubes.py)
         tier_moves.parquet   the clients whose tier rank changed from the month before (cubes.py)
         book_cube.parquet   each manager's clients and AUM per month, branch, tier (cubes.py)
-        todo_rows.parquet   the to-do lists' rows around each month, with its tier and AUM (cubes.py)
+        unassigned_rows.parquet   the clients with no manager above the default floor (cubes.py)
+        todo_rows.parquet   the to-do lists' rows around each month, with tier and AUM (cubes.py)
         snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
         load/report.json  load/set_aside.csv   the report of the load that made it
 
@@ -62,7 +63,7 @@ TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "w
                "reactivations", "tier_cube", "cohort_cube", "cohort_group_cube", "case_aum",
                "dormancy_cube", "transition_cube", "concentration_cube",
                "delivered_warning_rows", "client_months", "client_list_head", "tier_moves",
-               "todo_rows", "book_cube")
+               "todo_rows", "book_cube", "unassigned_rows")
 SNAPSHOTS = "snapshots"
 # Tables also written as a DuckDB table with an index on their key (``<table>.duckdb``), for
 # lookups of a few keys: at 7M clients, 1,000 clients' rows come in 0.1 s by the index against

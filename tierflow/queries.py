@@ -203,6 +203,7 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     "cohort_group_cube": (_IN_BRANCHES, None),  # by the cohort's branch, as cohort_cube
     "dormancy_cube": (_IN_BRANCHES, None),  # by the month's branch, as dormant_months
     "book_cube": (_IN_BRANCHES, None),  # by the month's branch, as snapshots
+    "unassigned_rows": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # snapshot rows, as snapshots
     "case_aum": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the case's branch, as retention_cases
     # by the month's branch, as snapshots; its heads are the top of all of a group's clients,
     # so a manager's scope computes it from the manager's rows, as the aggregates
