@@ -7,7 +7,8 @@
 --   client's row that month, else of the clients file), counted for the manager they name; a
 --   warning is open when no retention case answers it (as in `warnings`: a case of the client
 --   naming it, or opened from the first day of the warning's month up to case_days days after
---   it).
+--   it). Outside a narrowed scope at the default case_days the counts come from
+--   warning_cube (tierflow/cubes.py), counted at load from the same warnings and cases.
 -- Grain: one row per manager of the managers file in the branch filter (empty books included),
 --   by VIP clients descending, then manager_id.
 -- Parameters:
@@ -48,15 +49,19 @@ with books as (
 ),
 
 -- the month's warnings as the `warnings` query lists them: computed, and delivered ones with
--- the manager of the client's row that month (else of the clients file)
+-- the manager of the client's row that month (else of the clients file). Outside a narrowed
+-- scope at the default case_days they are counted at load (tierflow/cubes.py warning_cube);
+-- otherwise matched to the scope's cases here, as warning_coverage does.
 month_warnings as (
     select warning_id, client_id, manager_id, month_index, raised_on
     from computed_warnings
     where month = $month
+      and not ($cube_coverage_stored and $case_days = $cube_case_days)
     union all
     select warning_id, client_id, manager_id, month_index, raised_on
     from delivered_warning_rows
     where month = $month
+      and not ($cube_coverage_stored and $case_days = $cube_case_days)
 ),
 
 answered as (
@@ -78,6 +83,16 @@ warning_counts as (
     left join answered as a on a.warning_id = w.warning_id
     where w.manager_id is not null
     group by w.manager_id
+    union all
+    select
+        manager_id,
+        cast(sum(warnings) as bigint) as warnings,
+        cast(sum(warnings - with_case) as bigint) as warnings_open
+    from warning_cube
+    where $cube_coverage_stored and $case_days = $cube_case_days
+      and month = $month
+      and manager_id is not null
+    group by manager_id
 ),
 
 final as (

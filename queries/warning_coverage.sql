@@ -3,6 +3,10 @@
 --   manager or source, or in total: the warnings of the `warnings` query (same filters, same
 --   answering case), how many a case answers, and how many within 3 and within 7 days of the
 --   warning (a case opened before the warning, in its month, answers it at once: 0 days).
+--   For a month (no day) at the default case_days, outside a narrowed scope, the counts come
+--   from warning_cube (tierflow/cubes.py), counted at load from the same warnings and cases;
+--   a day, another case_days or a branch head's or manager's scope (whose cases are the
+--   scope's own) match the cases here.
 -- Grain: one row per value of the dimension with at least one warning (total: one row, none
 --   when there is no warning), most warnings first.
 -- Parameters:
@@ -39,6 +43,7 @@ with computed as (
     from computed_warnings
     where ($month is null or month = $month)
       and ($raised_on is null or raised_on = $raised_on)
+      and not ($cube_coverage_stored and $raised_on is null and $case_days = $cube_case_days)
 ),
 
 delivered as (
@@ -52,6 +57,7 @@ delivered as (
     from delivered_warning_rows
     where ($month is null or month = $month)
       and ($raised_on is null or raised_on = $raised_on)
+      and not ($cube_coverage_stored and $raised_on is null and $case_days = $cube_case_days)
 ),
 
 listed as (
@@ -93,7 +99,7 @@ answered as (
     left join answering as a on a.warning_id = w.warning_id and a.n = 1
 ),
 
-grouped as (
+matched as (
     select
         -- the dimension switch on the bound parameter (no dynamic SQL)
         coalesce(
@@ -117,6 +123,47 @@ grouped as (
         avg(days_to_case) as avg_days_to_case
     from answered
     group by 1
+),
+
+-- the same counts from the month's warnings counted at load (tierflow/cubes.py warning_cube)
+stored as (
+    select
+        coalesce(
+            case $dimension
+                when 'branch' then branch_id
+                when 'rule' then rule
+                when 'severity' then severity
+                when 'tier' then tier
+                when 'manager' then manager_id
+                when 'source' then source
+                when 'total' then 'total'
+            end,
+            'unknown') as dimension_value,
+        cast(sum(warnings) as bigint) as warnings,
+        cast(sum(case when severity = 'high' then warnings else 0 end) as bigint)
+            as high_severity,
+        sum(amount) as amount,
+        cast(sum(with_case) as bigint) as with_case,
+        cast(sum(within_3d) as bigint) as within_3d,
+        cast(sum(within_7d) as bigint) as within_7d,
+        -- the average over the answered warnings, as avg() in matched
+        case when sum(with_case) = 0 then null
+             else cast(sum(days_to_case) as double) / sum(with_case) end as avg_days_to_case
+    from warning_cube
+    where $cube_coverage_stored and $raised_on is null and $case_days = $cube_case_days
+      and ($month is null or month = $month)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+      and ($tier is null or list_contains($tier, tier))
+      and ($rule is null or list_contains($rule, rule))
+      and ($severity is null or list_contains($severity, severity))
+    group by 1
+),
+
+grouped as (
+    select * from matched
+    union all
+    select * from stored
 ),
 
 final as (

@@ -393,6 +393,17 @@ def test_coverage_total_and_by_rule(runner):
     assert empty.empty
 
 
+def test_coverage_at_another_case_days_matches_the_cases_again(runner):
+    """At the default 30 days the counts come from warning_cube, kept at load; at 3 days the
+    query matches the cases itself: in February DWN-D1 (K3, 5 days) and OUT-O5 (K4, 20 days)
+    are no longer answered, OUT-O1 and W1 (K1, 0 days) and OUT-O4 (K2, 2 days) still are."""
+    def total(**given):
+        df = runner.run("warning_coverage", {"dimension": "total", "month": "2024-02", **given})
+        return rows(df[["warnings", "with_case", "within_3d", "within_7d", "avg_days_to_case"]])
+    assert total() == [(11, 5, 3, 4, 27 / 5)]
+    assert total(case_days=3) == [(11, 3, 3, 3, round(2 / 3, 9))]
+
+
 def test_coverage_by_manager_names_the_manager_and_unknown(runner):
     df = runner.run("warning_coverage", {"dimension": "manager", "month": "2024-02"})
     assert rows(df[["dimension_value", "value_name", "warnings"]]) == [("unknown", None, 11)]

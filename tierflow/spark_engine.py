@@ -149,8 +149,10 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
         return list(frame.columns)
 
-    def execute(self, query: NamedQuery, sql: str, params: dict) -> pa.Table:
-        """Run a scoped query text (DuckDB SQL, translated here) with its bound parameters."""
+    def execute(self, query: NamedQuery, sql: str, params: dict,
+                many_rows: bool = False) -> pa.Table:
+        """Run a scoped query text (DuckDB SQL, translated here) with its bound parameters
+        (`many_rows` or not: Spark hands every result over alike)."""
         text = spark_sql(query, sql, params)
         try:
             return self.session.sql(text, args=params).toArrow()
