@@ -99,7 +99,32 @@ answered as (
     left join answering as a on a.warning_id = w.warning_id and a.n = 1
 ),
 
-matched as (
+-- each warning as a row of warning_cube's shape, and the cube's rows where it answers
+counted as (
+    select
+        branch_id, rule, severity, tier, manager_id, source,
+        1 as warnings,
+        coalesce(amount, 0) as amount,
+        case when days_to_case is not null then 1 else 0 end as with_case,
+        case when days_to_case <= 3 then 1 else 0 end as within_3d,
+        case when days_to_case <= 7 then 1 else 0 end as within_7d,
+        coalesce(days_to_case, 0) as days_to_case
+    from answered
+    union all
+    select
+        branch_id, rule, severity, tier, manager_id, source, warnings, amount, with_case,
+        within_3d, within_7d, days_to_case
+    from warning_cube
+    where $cube_coverage_stored and $raised_on is null and $case_days = $cube_case_days
+      and ($month is null or month = $month)
+      and ($branch_id is null or list_contains($branch_id, branch_id))
+      and ($manager_id is null or list_contains($manager_id, manager_id))
+      and ($tier is null or list_contains($tier, tier))
+      and ($rule is null or list_contains($rule, rule))
+      and ($severity is null or list_contains($severity, severity))
+),
+
+grouped as (
     select
         -- the dimension switch on the bound parameter (no dynamic SQL)
         coalesce(
@@ -113,32 +138,7 @@ matched as (
                 when 'total' then 'total'
             end,
             'unknown') as dimension_value,
-        count(*) as warnings,
         -- bigint: an integer sum is int128 in DuckDB and bigint on Spark
-        cast(sum(case when severity = 'high' then 1 else 0 end) as bigint) as high_severity,
-        sum(coalesce(amount, 0)) as amount,
-        cast(sum(case when days_to_case is not null then 1 else 0 end) as bigint) as with_case,
-        cast(sum(case when days_to_case <= 3 then 1 else 0 end) as bigint) as within_3d,
-        cast(sum(case when days_to_case <= 7 then 1 else 0 end) as bigint) as within_7d,
-        avg(days_to_case) as avg_days_to_case
-    from answered
-    group by 1
-),
-
--- the same counts from the month's warnings counted at load (tierflow/cubes.py warning_cube)
-stored as (
-    select
-        coalesce(
-            case $dimension
-                when 'branch' then branch_id
-                when 'rule' then rule
-                when 'severity' then severity
-                when 'tier' then tier
-                when 'manager' then manager_id
-                when 'source' then source
-                when 'total' then 'total'
-            end,
-            'unknown') as dimension_value,
         cast(sum(warnings) as bigint) as warnings,
         cast(sum(case when severity = 'high' then warnings else 0 end) as bigint)
             as high_severity,
@@ -146,24 +146,11 @@ stored as (
         cast(sum(with_case) as bigint) as with_case,
         cast(sum(within_3d) as bigint) as within_3d,
         cast(sum(within_7d) as bigint) as within_7d,
-        -- the average over the answered warnings, as avg() in matched
+        -- the average over the answered warnings
         case when sum(with_case) = 0 then null
              else cast(sum(days_to_case) as double) / sum(with_case) end as avg_days_to_case
-    from warning_cube
-    where $cube_coverage_stored and $raised_on is null and $case_days = $cube_case_days
-      and ($month is null or month = $month)
-      and ($branch_id is null or list_contains($branch_id, branch_id))
-      and ($manager_id is null or list_contains($manager_id, manager_id))
-      and ($tier is null or list_contains($tier, tier))
-      and ($rule is null or list_contains($rule, rule))
-      and ($severity is null or list_contains($severity, severity))
+    from counted
     group by 1
-),
-
-grouped as (
-    select * from matched
-    union all
-    select * from stored
 ),
 
 final as (
