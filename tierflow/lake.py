@@ -295,9 +295,14 @@ class VersionWriter:
 
     def _write_index(self, name: str, key: str) -> None:
         """`<name>.duckdb`: the table just written, in key order, with an index on `key`.
-        At 7M clients: 17 s, 2 GB resident, a 550 MB file."""
+
+        Stored uncompressed: a lookup fetches each key's row alone, and from compressed
+        columns every fetch decodes a whole vector. At 7M clients, a page's 1,000 clients with
+        every column: 27 ms against 110 ms compressed; the file is 1.3 GB (550 MB
+        compressed), written in 10 s."""
         con = load_connection(self.dir / "work-index")
         try:
+            con.execute("set force_compression = 'uncompressed'")
             con.execute("attach $path as indexed", {"path": str(self.dir / f"{name}.duckdb")})
             con.execute(f"create table indexed.{quoted(name)} as "
                         f"select * from read_parquet($rows) order by {quoted(key)}",
