@@ -39,14 +39,16 @@ if not books.empty:
     limit = settings.manager_book_limit
     # the axis reaches a little past the limit, so the limit line and its label show
     reach = (max(int(books["vip_clients"].max()), limit) // 25 + 2) * 25
-    bars = alt.Chart(books).mark_bar(color="#2e86c1").encode(
+    # the chart gets the one column it bins (it would send every column to the browser)
+    binned = books[["vip_clients"]]
+    bars = alt.Chart(binned).mark_bar(color="#2e86c1").encode(
         x=alt.X("vip_clients:Q", bin=alt.Bin(step=25, extent=[0, reach]),
                 title=L("col_vip_clients"), scale=alt.Scale(domain=[0, reach])),
         y=alt.Y("count():Q", title=L("books_managers_axis")),
         tooltip=[alt.Tooltip("count():Q", title=L("books_managers_axis"))])
-    rule = alt.Chart(books.head(1)).mark_rule(color="#c0392b", strokeWidth=2).encode(
+    rule = alt.Chart(binned.head(1)).mark_rule(color="#c0392b", strokeWidth=2).encode(
         x=alt.datum(limit))
-    note = alt.Chart(books.head(1)).mark_text(
+    note = alt.Chart(binned.head(1)).mark_text(
         color="#c0392b", align="left", dx=4, dy=-6, baseline="top").encode(
         x=alt.datum(limit), y=alt.value(0), text=alt.value(L("books_limit_label", limit=limit)))
     st.altair_chart((bars + rule + note).properties(height=240), key="books_distribution")

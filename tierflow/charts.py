@@ -104,7 +104,9 @@ def display_table(df: pd.DataFrame, lang: str,
         label = t(key, lang) if key in labels() else column
         numeric = pd.api.types.is_numeric_dtype(df[column])
         if column in kinds:
-            shown[column] = df[column].map(lambda c, k=kinds[column]: code_label(k, c, lang))
+            # each code once (a page of 1,000 rows holds a handful), empty cells as they were
+            words = {c: code_label(kinds[column], c, lang) for c in df[column].dropna().unique()}
+            shown[column] = df[column].map(words).where(df[column].notna(), df[column])
             config[column] = st.column_config.TextColumn(label)
         elif is_money(column) and numeric:
             shown[column] = df[column] / divisor
@@ -307,14 +309,14 @@ def cohort_heatmap(triangle: pd.DataFrame, value: str, lang: str) -> go.Figure:
     sizes = triangle.groupby("cohort_month")["cohort_size"].first().reindex(grid.index)
     fig = go.Figure(go.Heatmap(
         z=grid.values, x=list(grid.columns), y=[f"{m} (n={n:,})" for m, n in sizes.items()],
-        customdata=[[[m, int(k)] for k in grid.columns] for m in grid.index],
         # the scale spans the rates shown (in tenths), so close rates still look different
         colorscale="Blues", zmin=math.floor(np.nanmin(grid.values) * 10) / 10,
         zmax=max(1.0, float(np.nanmax(grid.values))), hoverinfo="skip",
         # percentages in the cells only while they are big enough to read
         texttemplate="%{z:.0%}" if grid.shape[1] <= 18 else None))
     heat = fig.data[0]
-    click_targets(fig, heat.x, heat.y, heat.customdata,
+    click_targets(fig, heat.x, heat.y,
+                  [[[m, int(k)] for k in grid.columns] for m in grid.index],
                   [[f"{v:.1%}" if v == v else None for v in line] for line in grid.values],
                   "%{y}, +%{x}: %{text}")
     fig.update_layout(xaxis_title=t("months_since", lang), yaxis_title=t("cohort_month", lang),
