@@ -135,12 +135,16 @@ def test_client_details_of_given_clients_or_of_every_client(runner):
 
 
 def test_clients_are_read_through_their_index_by_client_id(runner):
-    """The load writes clients.duckdb (the clients, indexed by client_id, uncompressed: a
-    lookup fetches rows one by one) and the runner's clients view reads it: a lookup of a few
-    clients is an index scan, not a scan of all."""
+    """The load writes clients.duckdb (the clients, indexed by client_id, with the columns a
+    lookup fetches uncompressed: it fetches rows one by one) and the runner's clients view
+    reads it: a lookup of a few clients is an index scan, not a scan of all."""
     import duckdb
 
-    from tierflow.queries import view_name
+    from tierflow.lake import INDEXED_TABLES
+    from tierflow.queries import LOOKUP, catalog, view_name
+
+    fetched = INDEXED_TABLES["clients"][1]
+    assert fetched == tuple(catalog()[LOOKUP].columns)
 
     version = runner.lake.require_version()
     index = runner.lake.index_file(version, "clients")
@@ -148,11 +152,15 @@ def test_clients_are_read_through_their_index_by_client_id(runner):
         assert con.execute("select index_name from duckdb_indexes()").fetchall() == [
             ("clients_by_client_id",)]
         indexed = con.execute("select * from clients").fetchall()
+        stored = dict(con.execute(
+            "select column_name, string_agg(distinct compression, ',' order by compression) "
+            "from pragma_storage_info('clients') where segment_type <> 'VALIDITY' "
+            "group by column_name").fetchall())
         # a column holding one value throughout (the fixture's empty phones) is 'Constant',
-        # which needs no decoding either
-        assert {c for c, in con.execute(
-            "select distinct compression from pragma_storage_info('clients') "
-            "where segment_type <> 'VALIDITY'").fetchall()} == {"Uncompressed", "Constant"}
+        # which needs no decoding either; branch_id, not fetched, is compressed for scans
+        assert {column: stored[column] in ("Uncompressed", "Constant") for column in fetched
+                } == dict.fromkeys(fetched, True)
+        assert stored["branch_id"] not in ("Uncompressed", "Constant")
     parquet = duckdb.sql("select * from read_parquet($path) order by client_id",
                          params={"path": str(index.with_suffix(".parquet"))}).fetchall()
     assert indexed == parquet and len(parquet) == 7
