@@ -9,9 +9,11 @@
 --              when empty.
 --   page_rows  int, optional     Only the first page_rows rows (the page shows a slice of a
 --              list that may hold hundreds of thousands); every row when empty.
+-- Looked up: name
 -- Columns:
 --   case_id           Case.
 --   client_id         Client.
+--   name              Client name (personal data).
 --   branch_id         Branch that handled the case.
 --   opened_on         Day the case was opened.
 --   outcome           retained, lost or pending.
@@ -26,7 +28,6 @@
 --   aum_at_stake      AUM at stake, RMB; empty when not given.
 --   aum_kept          AUM kept, RMB; empty when not given.
 --   warning_id        The warning the case answers.
---   client_name       Client name (personal data).
 --   list_rows         Cases matching the filters, all of them (the same on every row).
 with cases as materialized (
     select *
@@ -74,10 +75,8 @@ final as (
         r.aum_at_stake,
         r.aum_kept,
         r.warning_id,
-        c.name as client_name,
         r.list_rows
     from page as r
-    left join clients as c on c.client_id = r.client_id
     order by r.row_no
 )
 

@@ -319,18 +319,18 @@ def test_post_case_aum_zero_before_and_empty_period(runner):
 
 # -- retention_ledger ---------------------------------------------------------------------------
 
-LEDGER_COLUMNS = ["case_id", "client_id", "branch_id", "opened_on", "outcome", "closed_on",
-                  "first_contact_on", "handler_id", "handler_role", "case_type", "channel",
-                  "reason", "measure", "aum_at_stake", "aum_kept", "warning_id", "client_name",
+LEDGER_COLUMNS = ["case_id", "client_id", "name", "branch_id", "opened_on", "outcome",
+                  "closed_on", "first_contact_on", "handler_id", "handler_role", "case_type",
+                  "channel", "reason", "measure", "aum_at_stake", "aum_kept", "warning_id",
                   "list_rows"]
 D = dt.date
-K4 = ("K4", "S", "B2", D(2024, 3, 31), "lost", D(2024, 4, 20), D(2024, 4, 7), "H4",
-      "central_desk", "loan_prepayment", None, "market", "none", 50_000.0, None, None, "客户S")
-K5 = ("K5", "P", "B1", D(2024, 4, 1), "pending", None, None, "H1", "wealth_manager",
-      "aum_outflow", "phone", "rate", "service", 80_000.0, None, None, "客户P")
-K6 = ("K6", "R", "B2", D(2024, 4, 15), "retained", D(2024, 5, 2), D(2024, 4, 23), "H5",
-      "wealth_manager", "card_cancellation", "advisor", "rate", "gift", 20_000.0, 20_000.0, None,
-      "客户R")
+K4 = ("K4", "S", "客户S", "B2", D(2024, 3, 31), "lost", D(2024, 4, 20), D(2024, 4, 7), "H4",
+      "central_desk", "loan_prepayment", None, "market", "none", 50_000.0, None, None)
+K5 = ("K5", "P", "客户P", "B1", D(2024, 4, 1), "pending", None, None, "H1", "wealth_manager",
+      "aum_outflow", "phone", "rate", "service", 80_000.0, None, None)
+K6 = ("K6", "R", "客户R", "B2", D(2024, 4, 15), "retained", D(2024, 5, 2), D(2024, 4, 23),
+      "H5", "wealth_manager", "card_cancellation", "advisor", "rate", "gift", 20_000.0,
+      20_000.0, None)
 
 
 def test_retention_ledger_all_newest_first(runner):
@@ -349,9 +349,9 @@ def test_retention_ledger_filters_and_empty(runner):
     assert rows(runner.run("retention_ledger", {"outcome": "pending"})) == [K5 + (1,)]
     b1_lost = runner.run("retention_ledger", {"branch_id": "B1", "outcome": "lost"})
     assert rows(b1_lost) == [
-        ("K2", "Q", "B1", D(2024, 2, 29), "lost", D(2024, 3, 1), D(2024, 3, 1), "H2",
+        ("K2", "Q", "客户Q", "B1", D(2024, 2, 29), "lost", D(2024, 3, 1), D(2024, 3, 1), "H2",
          "lobby_manager", "account_transfer", "in_branch", "commission", "fee_cut", 100_000.0,
-         0.0, "W2", "客户Q", 1)]
+         0.0, "W2", 1)]
     empty = runner.run("retention_ledger", EMPTY)
     assert list(empty.columns) == LEDGER_COLUMNS
     assert rows(empty) == []
@@ -363,7 +363,7 @@ def test_retention_ledger_page_with_the_count_of_every_row(runner):
     page = runner.run("retention_ledger", {"page_rows": 3})
     assert rows(page[["case_id", "list_rows"]]) == [("K8", 8), ("K6", 8), ("K5", 8)]
     assert rows(runner.run("retention_ledger", {**FEB_MAR, "page_rows": 2})[
-        ["case_id", "client_name", "list_rows"]]) == [("K4", "客户S", 4), ("K3", "客户R", 4)]
+        ["case_id", "name", "list_rows"]]) == [("K4", "客户S", 4), ("K3", "客户R", 4)]
     b2 = runner.run("retention_ledger", {"branch_id": "B2", "page_rows": 10})
     assert rows(b2[["case_id", "list_rows"]]) == [("K6", 4), ("K4", 4), ("K3", 4), ("K7", 4)]
     assert runner.run("retention_ledger", {**EMPTY, "page_rows": 3}).empty
