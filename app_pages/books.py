@@ -14,11 +14,12 @@ st.header(L("page_books") + f" · {f.month}")
 st.caption(L("books_rule", floor=money(settings.manager_assign_floor, f.lang),
              limit=settings.manager_book_limit, tier=L(f"tier_{settings.vip_min_tier}")))
 
-books = app_data.query("manager_books", month=f.month, branch_id=f.branch_param)
 unassigned_params = {"month": f.month, "branch_id": f.branch_param}
-# the list's first page, each row with the count and AUM of the whole list
-unassigned = app_data.query("unassigned_clients", **unassigned_params,
-                            page_rows=lists.SHOWN_ROWS)
+# the books, and the unassigned list's first page (each row with the count and AUM of the
+# whole list), asked at once
+books, unassigned = app_data.queries(
+    ("manager_books", {"month": f.month, "branch_id": f.branch_param}),
+    ("unassigned_clients", {**unassigned_params, "page_rows": lists.SHOWN_ROWS}))
 whole = (unassigned.iloc[0] if len(unassigned) else {"list_rows": 0, "list_aum": 0.0})
 if books.empty and unassigned.empty:
     st.info(L("no_data"))

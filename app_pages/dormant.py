@@ -24,9 +24,15 @@ if overall.empty or overall.loc[f.month, "present_clients"] == 0:
 months = list(overall.index)
 period = {"from_month": months[max(0, months.index(f.month) - 11)], "to_month": f.month,
           "branch_id": f.branch_param}
-depth = app_data.query("reactivation_depth", **period)
-survival = app_data.query("reactivation_survival", branch_id=f.branch_param).set_index(
-    "months_since")
+# both lists come a page at a time (at bank scale they hold hundreds of thousands), with the
+# count of every row; the downloads run the queries without page_rows: every row
+page = {"page_rows": lists.SHOWN_ROWS}
+call_params = {"month": f.month, "branch_id": f.branch_param, "tier": f.tier_param}
+# the page's other questions, asked at once
+depth, survival, call_list, reactivated = app_data.queries(
+    ("reactivation_depth", period), ("reactivation_survival", {"branch_id": f.branch_param}),
+    ("dormant_clients", {**call_params, **page}), ("reactivated_clients", {**period, **page}))
+survival = survival.set_index("months_since")
 
 now = overall.loc[f.month]
 cards = st.columns(6)
@@ -99,18 +105,14 @@ with right:
 call_tab, reactivated_tab = st.tabs([
     L("call_list_title", month=f.month),
     L("reactivated_list_title", start=period["from_month"], end=period["to_month"])])
-# both lists come a page at a time (at bank scale they hold hundreds of thousands), with the
-# count of every row; the downloads run the queries without page_rows: every row
-page = {"page_rows": lists.SHOWN_ROWS}
 with call_tab:
-    call_params = {"month": f.month, "branch_id": f.branch_param, "tier": f.tier_param}
     lists.client_table(
-        app_data.query("dormant_clients", **call_params, **page), name="dormant_clients",
+        call_list, name="dormant_clients",
         params=call_params, key="dormant_call_list", month=f.month, lang=f.lang,
         stamp=f.month)
 with reactivated_tab:
     lists.client_table(
-        app_data.query("reactivated_clients", **period, **page), name="reactivated_clients",
+        reactivated, name="reactivated_clients",
         params=period, key="dormant_reactivated_list", month=f.month, lang=f.lang,
         stamp=f"{period['from_month']}-{period['to_month']}",
         columns=["client_id", "name", "branch_id", "branch_name", "reactivated_month",

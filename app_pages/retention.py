@@ -24,7 +24,12 @@ chosen = st.date_input(L("period"), (period_start, period_end), key="retention_p
 start, end = (chosen if len(chosen) == 2 else (chosen[0], chosen[0]))
 period = {"from_date": start, "to_date": end, "branch_id": f.branch_param}
 
-by_branch = app_data.query("retention_success", **period)
+# the period's figures, asked at once (the breakdown by a dimension waits for its choice);
+# the ledger's newest cases a page at a time, with the count of every case in the period (the
+# downloads run the query without page_rows)
+by_branch, funnel, delay, after, ledger = app_data.queries(
+    ("retention_success", period), ("retention_funnel", period), ("contact_delay", period),
+    ("post_case_aum", period), ("retention_ledger", {**period, "page_rows": SHOWN_ROWS}))
 if by_branch.empty:
     st.info(L("no_cases_in_period"))
     st.stop()
@@ -63,7 +68,6 @@ with left:
     st.dataframe(shown, hide_index=True, column_config=columns, key="retention_dimension_table")
 with right:
     st.subheader(L("funnel"))
-    funnel = app_data.query("retention_funnel", **period)
     st.plotly_chart(go.Figure(go.Funnel(
         y=[L(f"stage_{s}") for s in funnel["stage"]], x=funnel["cases"],
         textinfo="value+percent initial")), key="retention_funnel")
@@ -71,7 +75,6 @@ with right:
 left, right = st.columns(2)
 with left:
     st.subheader(L("contact_delay"))
-    delay = app_data.query("contact_delay", **period)
     buckets = [L("no_contact") if b == "none" else b for b in delay["bucket"]]
     st.plotly_chart(go.Figure(go.Bar(x=buckets, y=delay["cases"]), layout={
         "xaxis": {"title": L("days_to_contact"), "type": "category"},
@@ -79,7 +82,6 @@ with left:
         key="retention_delay")
 with right:
     st.subheader(L("aum_after_case"))
-    after = app_data.query("post_case_aum", **period)
     fig = go.Figure()
     for column in ("aum_before", "aum_after_1m", "aum_after_3m"):
         values, axis = charts.money_values(after[column], f.lang)
@@ -89,9 +91,6 @@ with right:
     st.plotly_chart(fig, key="retention_after")
 
 st.subheader(L("ledger"))
-# the newest cases a page at a time, with the count of every case in the period; the downloads
-# run the query without page_rows
-ledger = app_data.query("retention_ledger", **period, page_rows=SHOWN_ROWS)
 cases = int(ledger["list_rows"].iloc[0]) if len(ledger) else 0
 ledger = ledger.drop(columns=["list_rows"])
 if cases > len(ledger):

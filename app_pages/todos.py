@@ -53,9 +53,10 @@ todo_lists = [
     ("todo_downgrades", "todo_vip_changes", {**quarter, "change": "downgrade"}),
     ("todo_new_clients", "todo_new_clients", week),
 ]
-# each list's first page, its rows counting the whole list; the downloads hold every row
-results = {key: app_data.query(name, **params, page_rows=lists.SHOWN_ROWS)
-           for key, name, params in todo_lists}
+# each list's first page, its rows counting the whole list (the lists asked for at once);
+# the downloads hold every row
+results = dict(zip([key for key, _, _ in todo_lists], app_data.queries(
+    *[(name, {**params, "page_rows": lists.SHOWN_ROWS}) for _, name, params in todo_lists])))
 if all(r.empty for r in results.values()):
     st.info(L("no_data"))
     st.stop()

@@ -53,7 +53,12 @@ params = {"month": f.month, "raised_on": day, "branch_id": f.branch_param,
           "tier": f.tier_param, "rule": rules or None, "severity": severities or None,
           "manager_id": managers or None}
 
-total = app_data.query("warning_coverage", dimension="total", **params)
+# the coverage by each dimension and the list's first page (the list comes a page at a time:
+# at bank scale a month holds hundreds of thousands of warnings, with the count of every row;
+# the downloads run the query without page_rows), asked at once
+total, by_rule, by_branch, warnings = app_data.queries(
+    *[("warning_coverage", {**params, "dimension": d}) for d in ("total", "rule", "branch")],
+    ("warnings", {**params, "page_rows": SHOWN_ROWS}))
 if total.empty:
     st.info(L("no_data"))
     st.stop()
@@ -70,7 +75,6 @@ left, right = st.columns([1, 1.3])
 with left:
     st.subheader(L("warnings_by_rule"))
     st.caption(L("warnings_by_rule_help", days=settings.warning_case_days))
-    by_rule = app_data.query("warning_coverage", dimension="rule", **params)
     names = [charts.code_label("rule", r, f.lang) for r in by_rule["dimension_value"]]
     # each rule's warnings split by how fast a case followed: ≤ 3 days, 4-7, later, none
     parts = {"bucket_within_3d": by_rule["within_3d"],
@@ -87,7 +91,6 @@ with left:
     st.plotly_chart(fig, key="warnings_by_rule")
 with right:
     st.subheader(L("coverage_by_branch"))
-    by_branch = app_data.query("warning_coverage", dimension="branch", **params)
     shown, columns = charts.display_table(
         by_branch[["dimension_value", "value_name", "warnings", "high_severity", "case_rate",
                    "within_3d_rate", "within_7d_rate", "avg_days_to_case"]], f.lang)
@@ -99,9 +102,6 @@ with right:
                  height=320)
 
 st.subheader(L("warnings_list"))
-# the list comes a page at a time (at bank scale a month holds hundreds of thousands of
-# warnings), with the count of every row; the downloads run the query without page_rows
-warnings = app_data.query("warnings", **params, page_rows=SHOWN_ROWS)
 listed_total = int(warnings["list_rows"].iloc[0]) if len(warnings) else 0
 downloads = st.columns(3)
 for column, fmt in zip(downloads, ("csv", "xlsx", "parquet")):

@@ -554,6 +554,44 @@ def test_audit_page_itself_refuses_non_admins(lake, monkeypatch, user):
     assert not at.dataframe and not at.success
 
 
+def _ask_at_once_and_one_by_one(calls):
+    """An app script: the calls through app_data.queries (side by side), then each again
+    through app_data.query with the cache cleared."""
+    import streamlit as st
+
+    from tierflow import app_data
+
+    together = app_data.queries(*calls)
+    st.cache_data.clear()
+    st.session_state["together"] = together
+    st.session_state["one_by_one"] = [app_data.query(name, **params) for name, params in calls]
+
+
+@pytest.mark.parametrize("user", ["demo-branch-head", "demo-analyst"])
+def test_queries_asked_at_once_are_each_as_asked_alone(lake, monkeypatch, user):
+    """app_data.queries runs its calls in threads: each gives the rows query() gives, in the
+    order asked, within the user's scope and masking."""
+    monkeypatch.setenv("TIERFLOW_DATA_DIR", str(lake.data_dir))
+    who = lake.people[user]
+    month = lake.months[-1]
+    calls = [("dormant_clients", {"month": month, "page_rows": 50}), ("branches", {}),
+             ("warnings", {"month": month, "page_rows": 50}),
+             ("warning_coverage", {"month": month, "dimension": "branch"})]
+    at = AppTest.from_function(_ask_at_once_and_one_by_one, args=(calls,), default_timeout=60)
+    at.session_state[app_data.USER_KEY] = who.user
+    at.run()
+    assert not at.exception
+    together, one_by_one = at.session_state["together"], at.session_state["one_by_one"]
+    assert [len(t) for t in together] == [len(o) for o in one_by_one]
+    assert all(t.equals(o) for t, o in zip(together, one_by_one))
+    dormant, _, warned, coverage = together
+    assert len(dormant) > 0 and len(warned) > 0
+    for rows in (dormant, warned):
+        assert set(rows["branch_id"].dropna()) <= set(who.branches)
+    assert set(coverage["dimension_value"]) <= set(who.branches)
+    assert assert_masking(dormant, who.masked, user) >= len(dormant)
+
+
 # -- 2. exports ------------------------------------------------------------------------------
 
 def export_params(lake: Lake) -> dict[str, dict]:

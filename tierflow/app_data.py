@@ -12,10 +12,13 @@ knows nothing of Streamlit; it keeps one DuckDB connection per process and data 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from tierflow.access import AccessError, Scope, User, UserStore
 from tierflow.export import export_query
@@ -66,9 +69,25 @@ def _cached(name: str, folder: str, version: str, scope: tuple,
 def query(name: str, **params) -> pd.DataFrame:
     """A named query's rows for the current lake version, as the signed-in user may see
     them (cached)."""
+    return queries((name, params))[0]
+
+
+def queries(*calls: tuple[str, dict]) -> list[pd.DataFrame]:
+    """Several named queries' rows, each as query() gives it, in the order asked.
+
+    Those not cached yet run side by side, each in a thread of its own on its own DuckDB
+    cursor: much of a list's time is not DuckDB's parallel work (planning, the names' lookup,
+    the hand-over to pandas), so at 5M clients the to-do page's five lists took 0.39 s
+    together against 0.66 s one after another (2 cores)."""
     scope = signed_in_user().scope()
-    return _cached(name, str(data_dir().resolve()), lake_version(), scope.key,
-                   tuple(sorted(params.items())))
+    asked = [(name, str(data_dir().resolve()), lake_version(), scope.key,
+              tuple(sorted(params.items()))) for name, params in calls]
+    if len(asked) == 1:
+        return [_cached(*asked[0])]
+    context = get_script_run_ctx()  # st.cache_data works within the asking script run
+    with ThreadPoolExecutor(len(asked), initializer=lambda: add_script_run_ctx(
+            threading.current_thread(), context)) as pool:
+        return list(pool.map(lambda key: _cached(*key), asked))
 
 
 def months() -> list[str]:

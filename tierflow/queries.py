@@ -47,6 +47,10 @@ LOOKUP = "client_details"
 # The most ids LOOKUP answers from the clients index (DuckDB's index_scan_max_count, as its
 # header says): more are a download's
 LOOKUP_PAGE = 2_048
+# DuckDBEngine.execute hands a page's rows over as Arrow from a DB-API result, which DuckDB
+# warns holds the rows twice: chosen there, for the few rows a page has. Filtered for the
+# process, since queries run in several threads at once and catch_warnings is not thread-safe.
+warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
 PARAM_TYPES = ("text", "textlist", "month", "date", "int", "number")
 _PARAM_LINE = re.compile(
     r"^(?P<name>\w+)\s+(?P<type>\w+),\s*(?P<mode>required|optional|setting\s+(?P<setting>\w+))"
@@ -312,9 +316,7 @@ class DuckDBEngine:
         try:
             if many_rows:
                 return cursor.sql(sql, params=params).to_arrow_table()
-            with warnings.catch_warnings():  # the second copy, of a page's rows at most
-                warnings.filterwarnings("ignore", "Arrow output on a DB-API result")
-                return cursor.execute(sql, params).to_arrow_table()
+            return cursor.execute(sql, params).to_arrow_table()
         finally:
             cursor.close()
 
