@@ -21,7 +21,10 @@ weighting = controls[1].segmented_control(
     required=True, key="churn_weighting", format_func=lambda w: L(f"weight_{w}"))
 cohort_params = {"branch_id": f.branch_param, "churn_definition": definition}
 
-triangle = app_data.query("cohort_retention", **cohort_params)
+# the page's questions, asked at once (the breakdown waits for its dimension's choice)
+triangle, monthly, life = app_data.queries(
+    ("cohort_retention", cohort_params), ("churn_monthly", cohort_params),
+    ("lifecycle", {"branch_id": f.branch_param}))
 if triangle.empty:
     st.info(L("no_data"))
     st.stop()
@@ -58,7 +61,6 @@ with left:
         key="churn_curves")
 with right:
     st.subheader(L("churn_rate_by_month"))
-    monthly = app_data.query("churn_monthly", **cohort_params)
     st.altair_chart(
         alt.Chart(monthly).mark_line(point=True).encode(
             x=alt.X("month:O", title=L("month")),
@@ -76,5 +78,4 @@ shown, columns = charts.display_table(breakdown, f.lang, codes={"group_key": dim
 st.dataframe(shown, hide_index=True, column_config=columns, key="churn_breakdown_table")
 
 st.subheader(L("churn_lifecycle"))
-st.plotly_chart(charts.lifecycle_figure(app_data.query("lifecycle", branch_id=f.branch_param),
-                                        f.lang), key="churn_lifecycle")
+st.plotly_chart(charts.lifecycle_figure(life, f.lang), key="churn_lifecycle")

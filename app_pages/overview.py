@@ -9,11 +9,16 @@ f = frame.current()
 L = f.label
 st.header(L("page_overview") + f" · {f.month}")
 
-totals = app_data.query("monthly_totals", branch_id=f.branch_param).set_index("month")
-churn = app_data.query("churn_monthly", branch_id=f.branch_param,
-                       churn_definition="vip_to_mass").set_index("month")
-success = app_data.query("retention_by_dimension", dimension="closed_month",
-                         branch_id=f.branch_param).set_index("dimension_value")
+# the page's questions, asked at once
+totals, churn, success, league, trend = app_data.queries(
+    ("monthly_totals", {"branch_id": f.branch_param}),
+    ("churn_monthly", {"branch_id": f.branch_param, "churn_definition": "vip_to_mass"}),
+    ("retention_by_dimension", {"dimension": "closed_month", "branch_id": f.branch_param}),
+    ("branch_league", {"month": f.month, "branch_id": f.branch_param}),
+    ("branch_aum_trend", {"branch_id": f.branch_param}))
+totals = totals.set_index("month")
+churn = churn.set_index("month")
+success = success.set_index("dimension_value")
 
 if totals.loc[f.month, "clients"] == 0:
     st.info(L("no_data"))
@@ -64,8 +69,6 @@ kpi(cards[5], success, "success_rate", percent, "kpi_success_rate", relative=Fal
     basis="closed_cases")
 
 st.subheader(L("league_title"))
-league = app_data.query("branch_league", month=f.month, branch_id=f.branch_param)
-trend = app_data.query("branch_aum_trend", branch_id=f.branch_param)
 columns = ["branch_id", "branch_name", "clients", "aum", "growth_mom", "growth_yoy",
            "vip_share", "vip_churn_rate", "success_rate_12m", "closed_cases_12m"]
 shown, config = charts.display_table(league[columns], f.lang)

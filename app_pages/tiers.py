@@ -17,7 +17,12 @@ measure = controls[0].segmented_control(
     format_func=lambda m: L(f"measure_{m}"))
 share = controls[1].toggle(L("show_share"), key="tiers_share")
 
-trend = app_data.query("tier_trend", branch_id=f.branch_param)
+# the page's questions, asked at once
+trend, key_figures, by_branch, curve = app_data.queries(
+    ("tier_trend", {"branch_id": f.branch_param}),
+    *[(name, {"month": f.month, "branch_id": f.branch_param})
+      for name in ("tier_key_figures", "branch_tiers", "wealth_concentration")])
+key_figures = key_figures.set_index("tier")
 if f.tiers:
     trend = trend[trend["tier"].isin(f.tiers)]
 if trend[measure].sum() == 0:
@@ -28,8 +33,6 @@ st.subheader(L("tiers_over_time"))
 st.plotly_chart(charts.tier_trend_figure(trend, measure, share, f.lang), key="tiers_trend")
 
 st.subheader(L("tiers_key_figures"))
-key_figures = app_data.query("tier_key_figures", month=f.month,
-                             branch_id=f.branch_param).set_index("tier")
 cards = st.columns(5)
 for column, tier in zip(cards, key_figures.index):
     row = key_figures.loc[tier]
@@ -58,7 +61,6 @@ def clients_of_segment(selection):
 left, right = st.columns(2)
 with left:
     st.subheader(L("tiers_by_branch"))
-    by_branch = app_data.query("branch_tiers", month=f.month, branch_id=f.branch_param)
     if f.tiers:
         by_branch = by_branch[by_branch["tier"].isin(f.tiers)]
     st.plotly_chart(charts.branch_tier_figure(by_branch, measure, share, f.lang),
@@ -66,7 +68,6 @@ with left:
                     on_select=frame.drill_on_select("tiers_by_branch", clients_of_segment))
 with right:
     st.subheader(L("tiers_concentration"))
-    curve = app_data.query("wealth_concentration", month=f.month, branch_id=f.branch_param)
     top20 = curve.loc[curve["top_percent"] == 20, "aum_share"]
     if not top20.empty:
         st.metric(L("top20_hold"), percent(top20.iloc[0]))
