@@ -126,8 +126,19 @@ page as (
     cross join totals as t
 ),
 
--- every case of the client that answers the warning, the first one first
-answering as (
+-- the first case answering each warning of the page: for a month at the default case_days
+-- outside a narrowed scope, as written at load (warning_answers, tierflow/cubes.py: the cases
+-- of every branch); else every case of the client that answers it, the first one first,
+-- matched here (a narrowed scope's cases are its own)
+stored_answers as (
+    select a.warning_id, a.case_id, a.opened_on, 1 as n
+    from warning_answers as a
+    where a.month = $month
+      and a.warning_id in (select warning_id from page)
+      and $cube_coverage_stored and $case_days = $cube_case_days
+),
+
+matched_answers as (
     select
         w.warning_id, r.case_id, r.opened_on,
         row_number() over (partition by w.warning_id order by r.opened_on, r.case_id) as n
@@ -137,6 +148,13 @@ answering as (
      and (r.warning_id = w.warning_id
           or (year(r.opened_on) * 12 + month(r.opened_on) - 1 >= w.month_index
               and date_diff('day', w.raised_on, r.opened_on) <= $case_days))
+    where not ($cube_coverage_stored and $month is not null and $case_days = $cube_case_days)
+),
+
+answering as (
+    select * from stored_answers
+    union all
+    select * from matched_answers
 ),
 
 final as (

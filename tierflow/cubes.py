@@ -54,6 +54,13 @@ narrowed tables, so the figures follow one definition either way.
   warnings (at 5M clients) to the cases at every question. Its answers come from every
   branch's cases, so a narrowed scope, which sees its own cases, matches them as before.
 
+- ``warning_answers``: per month, each warning id that a retention case answers within
+  ``CASE_DAYS``, with the warning's client and branch and the first such case (by day opened,
+  then case_id) and its day. The warnings list's page reads its rows' answers from it where
+  it matched the page to all the cases (408k at 5M clients) at every question; as
+  warning_cube, only outside a narrowed scope. It keeps its client, as case_aum, so a scope
+  cuts it rather than derive it.
+
 - ``tier_moves``: one row per client and month M in which the client is present in M and
   in the month before at another tier rank, with both ranks and AUMs and the client's branch
   and manager of the clients file (the people who act on the to-do list of VIP upgrades and
@@ -379,10 +386,41 @@ left join dw_month_rows as r on r.client_id = d.client_id and r.month_index = d.
 left join clients as c on c.client_id = d.client_id
 """
 
-# The days after a warning in which a case answers it, as warning_cube counts them: the
-# default of warning_case_days. The coverage and the manager books read the cube at that
-# setting; a bank that sets another one matches the cases at every question.
+# The days after a warning in which a case answers it, as warning_cube and warning_answers
+# count them: the default of warning_case_days. The coverage, the manager books and the
+# warnings list read them at that setting; a bank that sets another one matches the cases at
+# every question.
 CASE_DAYS = Settings().warning_case_days
+
+# (wa_: the CTEs end up beside the query's on Spark). Warning ids are matched by id, not by
+# source, as the warnings list matches them; an id both sources raised in a month takes the
+# first case of either.
+WARNING_ANSWERS = """
+with wa_listed as (
+    select warning_id, client_id, branch_id, month, month_index, raised_on
+    from computed_warnings
+    union all
+    select warning_id, client_id, branch_id, month, month_index, raised_on
+    from delivered_warning_rows
+),
+
+wa_matched as (
+    select
+        w.month, w.warning_id, w.client_id, w.branch_id, r.case_id, r.opened_on,
+        row_number() over (partition by w.month, w.warning_id
+                           order by r.opened_on, r.case_id) as n
+    from wa_listed as w
+    join retention_cases as r
+      on r.client_id = w.client_id
+     and (r.warning_id = w.warning_id
+          or (year(r.opened_on) * 12 + month(r.opened_on) - 1 >= w.month_index
+              and date_diff('day', w.raised_on, r.opened_on) <= $cube_case_days))
+)
+
+select month, warning_id, client_id, branch_id, case_id, opened_on
+from wa_matched
+where n = 1
+"""
 
 # (wc_: the CTEs end up beside the query's on Spark)
 WARNING_CUBE = """
@@ -610,6 +648,8 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     # after delivered_warning_rows, which it reads
     "warning_cube": (WARNING_CUBE, ("computed_warnings", "delivered_warning_rows",
                                     "retention_cases")),
+    "warning_answers": (WARNING_ANSWERS, ("computed_warnings", "delivered_warning_rows",
+                                          "retention_cases")),
     "client_list_head": (CLIENT_LIST_HEAD, ("snapshots",)),
     "tier_moves": (TIER_MOVES, ("snapshots", "clients")),
     "book_cube": (BOOK_CUBE, ("snapshots",)),
@@ -617,7 +657,7 @@ CUBES: dict[str, tuple[str, tuple[str, ...]]] = {
     "todo_rows": (TODO_ROWS, ("snapshots", "clients", "maturities")),
 }
 # the tables that keep their client: a manager's scope narrows them by client, no derivation
-BY_CLIENT = ("case_aum", "unassigned_rows", "delivered_warning_rows")
+BY_CLIENT = ("case_aum", "unassigned_rows", "delivered_warning_rows", "warning_answers")
 # the cubes a load computes one month at a time, from that month's file and those of the
 # months before it that it needs: a self-join or a ranking of all months at once would hold
 # every snapshot row in its hash table or sort
@@ -639,8 +679,9 @@ def params(settings: Settings, narrowed: bool = False) -> dict:
     transition_cube would be computed from the scope's rows, reading each month twice, where
     the queries' join of the two months reads each once (at 5M clients, a branch's matrix in
     0.22 s against 0.40 s). Nor does any window of the to-do lists: todo_rows computed there
-    would read a month's reach where the list reads its week. Nor are the warning counts:
-    warning_cube counts the cases of every branch, a narrowed scope only its own."""
+    would read a month's reach where the list reads its week. Nor are the warning counts and
+    answers: warning_cube and warning_answers count the cases of every branch, a narrowed
+    scope only its own."""
     return {"cube_churn_aum_floor": float(settings.churn_aum_floor),
             "cube_head_rows": LIST_HEAD_ROWS,
             "cube_transition_gaps": [] if narrowed else list(TRANSITION_GAPS),

@@ -25,6 +25,7 @@ Layout under ``<data dir>/lake/``::
         unassigned_rows.parquet   the clients with no manager above the default floor (cubes.py)
         todo_rows.parquet   the to-do lists' rows around each month, with tier and AUM (cubes.py)
         warning_cube.parquet   warnings and how fast cases answered them, per month (cubes.py)
+        warning_answers.parquet   the first case answering each warning, per month (cubes.py)
         snapshots/2024-06.parquet ...   one file per month, sorted by branch and client
         load/report.json  load/set_aside.csv   the report of the load that made it
 
@@ -64,7 +65,8 @@ TABLE_FILES = ("branches", "managers", "clients", "tiers", "retention_cases", "w
                "reactivations", "tier_cube", "cohort_cube", "cohort_group_cube", "case_aum",
                "dormancy_cube", "transition_cube", "concentration_cube",
                "delivered_warning_rows", "client_months", "client_list_head", "tier_moves",
-               "todo_rows", "book_cube", "unassigned_rows", "warning_cube")
+               "todo_rows", "book_cube", "unassigned_rows", "warning_cube",
+               "warning_answers")
 SNAPSHOTS = "snapshots"
 # Tables also written as a DuckDB table with an index on their key (``<table>.duckdb``), for
 # lookups of a few keys: at 7M clients, 1,000 clients' rows come in 26 ms by the index against

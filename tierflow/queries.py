@@ -217,6 +217,7 @@ SCOPE_FILTERS: dict[str, tuple[str | None, str | None]] = {
     # by the warning's branch (the month's row's, else the clients file's), as the computed
     # warnings by theirs
     "delivered_warning_rows": (_IN_BRANCHES, _CLIENT_IN_SCOPE),
+    "warning_answers": (_IN_BRANCHES, _CLIENT_IN_SCOPE),  # by the warning's branch, as those
     # by the month's branch, as snapshots; its heads are the top of all of a group's clients,
     # so a manager's scope computes it from the manager's rows, as the aggregates
     "client_list_head": (_IN_BRANCHES, None),
