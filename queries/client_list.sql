@@ -87,14 +87,16 @@ month_rows as (
 ),
 
 -- The month before's AUM, for the rows whose neighbour column cannot tell it: prev_aum (set
--- at load) holds it where the client is present in both months; new, returning and closed
--- clients (a few percent of a month) look it up in the month before's rows.
+-- at load on present rows) holds it where the client is present in both months. The rest
+-- (new, returning and closed clients) find it among the month before's rows whose next_aum
+-- is empty (closed there, or not present here): a few percent of that month, so this month
+-- is not scanned a second time for its rows without prev_aum.
 previous as (
     select client_id, aum
     from snapshots
     where month_index = cast(substr($month, 1, 4) as integer) * 12
                         + cast(substr($month, 6, 2) as integer) - 2
-      and client_id in (select client_id from month_rows where prev_aum is null)
+      and next_aum is null
 ),
 
 open_cases as (

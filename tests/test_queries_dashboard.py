@@ -108,6 +108,36 @@ def test_client_list_whole_month(runner):
     assert out["name"].tolist()[0] == "客户C05" and out["branch_name"].tolist()[0] == "徐汇支行"
 
 
+def test_client_list_month_before_of_every_kind_of_row(build_lake):
+    """aum_prev for each way a client can stand in two months: the neighbour column of a
+    client present in both, the month before's present row of a client closed now, the
+    month before's closed row (with what was left in it) of a client back now, nothing for a
+    new client, and the present row of a client closed in both months."""
+    from conftest import client, snap
+
+    runner = build_lake({
+        "clients": [client(c) for c in ("S1", "S2", "S3", "S4", "S5")],
+        "snapshots": [
+            snap("2024-01", "S1", "1000"), snap("2024-01", "S2", "2000"),
+            snap("2024-01", "S3", "3000"), snap("2024-01", "S5", "5000"),
+            snap("2024-02", "S1", "1100"), snap("2024-02", "S2", "20", status="closed"),
+            snap("2024-02", "S3", "120.50", status="closed"), snap("2024-02", "S5", "5500"),
+            snap("2024-03", "S1", "1200"), snap("2024-03", "S2", "0", status="closed"),
+            snap("2024-03", "S3", "800"), snap("2024-03", "S4", "400"),
+            snap("2024-03", "S5", "30", status="closed"),
+        ]})
+    out = runner.run("client_list", {"month": "2024-03"})
+    assert rows(out[["client_id", "status", "aum", "aum_prev", "aum_change"]]) == [
+        ("S1", "normal", 1_200.0, 1_100.0, 100.0),    # present in both: prev_aum
+        ("S3", "normal", 800.0, 120.5, 679.5),        # back: February's closed row
+        ("S4", "normal", 400.0, 0.0, 400.0),          # new
+        ("S5", "closed", 30.0, 5_500.0, -5_470.0),    # closed now: February's present row
+        ("S2", "closed", 0.0, 20.0, -20.0),           # closed in both: February's closed row
+    ]
+    assert rows(out[["list_clients", "list_aum", "list_aum_change"]].drop_duplicates()) == [
+        (5, 2_430.0, -4_310.5)]
+
+
 def test_client_list_page_with_the_totals_of_every_row(runner):
     whole = runner.run("client_list", {"month": "2024-02"})
     # every row carries the list's totals: 6 clients, their AUM and change summed
