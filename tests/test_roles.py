@@ -177,7 +177,7 @@ TABLES = {"overview": ["overview_league"], "tiers": [],
           "churn": ["churn_breakdown_table"],
           "retention": ["retention_dimension_table", "retention_ledger_table"],
           "clients": ["clients_table"],
-          "dormant": ["dormant_call_list", "dormant_reactivated_list"],
+          "dormant": ["dormant_call_list"],  # the open tab's list only
           "todos": ["todo_maturities", "todo_birthdays", "todo_upgrades", "todo_downgrades",
                     "todo_new_clients"],
           "books": ["books_table", "books_unassigned"],

@@ -84,6 +84,23 @@ def test_dormant_page_and_a_call_list_row_opens_the_client(page: Page, runner, a
                                                      t("col_client_id", lang)))).tolist()
     full_page_screenshot(page, artifacts / f"dormant-{lang}.png")
 
+    # the reactivated clients' tab runs its list when opened (its table is not drawn before)
+    months = runner.lake.months()
+    reactivated = runner.run("reactivated_clients", {
+        "from_month": months[max(0, months.index(month) - 11)], "to_month": month})
+    page.get_by_role("tab", name=t("reactivated_list_tab", lang)).click()
+    idle(page)
+    table = page.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+    assert table_rows(table) == len(reactivated) > 0
+    assert column_cells(page, table, t("col_client_id", lang)) == \
+        reactivated["client_id"].head(len(column_cells(page, table,
+                                                       t("col_client_id", lang)))).tolist()
+    page.get_by_role("tab", name=t("call_list_tab", lang)).click()
+    idle(page)
+    table = page.get_by_test_id("stDataFrame").first
+    assert table_rows(table) == len(call_list)
+
     # the first row (most AUM) opens that client on the Clients page, with its detail
     first = call_list.iloc[0]
     click_row(page, table, 0)
