@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from tierflow import app_data, frame, lists
+from tierflow.i18n import count
 
 f = frame.current()
 L = f.label
@@ -61,13 +62,20 @@ if all(r.empty for r in results.values()):
     st.info(L("no_data"))
     st.stop()
 sizes = {key: int(r[lists.TOTAL].iloc[0]) if len(r) else 0 for key, r in results.items()}
-tabs = st.tabs([f"{L(key)} ({sizes[key]:,})" for key, _, _ in todo_lists])
+# every list's size at a glance; each list's table is drawn only while its tab is open (a tab
+# switch reruns the page), so a change draws one table of up to a thousand rows, not five.
+# The tabs' labels stay the same whatever the filters, so a change keeps the open tab.
+for column, (key, _, _) in zip(st.columns(len(todo_lists)), todo_lists):
+    column.metric(L(key), count(sizes[key]))
+tabs = st.tabs([L(key) for key, _, _ in todo_lists], key="todos_list", on_change="rerun")
 for tab, (key, name, params) in zip(tabs, todo_lists):
+    if not tab.open:
+        continue
     with tab:
         st.caption(L(f"{key}_help"))
         stamp = (f"{params['from_date']}-{params['to_date']}"
                  + (f"-{chosen_manager}" if chosen_manager else ""))
-        # one kind of change per tab; the list's size is in the tab's title
+        # one kind of change per tab
         shown = [c for c in results[key].columns if c not in ("change", lists.TOTAL)]
         lists.client_table(results[key], name=name, params=params, key=key, month=f.month,
                            lang=f.lang, stamp=stamp, columns=shown)

@@ -351,12 +351,17 @@ def test_todo_tabs_count_the_queries(app, runner):
          len(runner.run("todo_vip_changes", {**quarter, "change": "downgrade"}))),
         ("New clients this week", len(runner.run("todo_new_clients", week))),
     ]
-    assert [t.label for t in at.tabs] == [f"{label} ({n:,})" for label, n in expected]
-    # one manager's lists
+    # each list's size above the tabs; only the open tab (the first) draws its table
+    assert [(m.label, m.value) for m in at.metric] == [(label, f"{n:,}") for label, n in expected]
+    assert [t.label for t in at.tabs] == [label for label, _ in expected]
+    assert len(at.dataframe) == 1
+    # one manager's lists, with the birthdays' tab open: the tab stays open through the change
+    at.session_state["todos_list"] = "Birthdays this week"
     manager = runner.run("managers")["manager_id"].iloc[0]
     at.selectbox(key="todos_manager").set_value(manager).run()
     birthdays = runner.run("todo_birthdays", {**week, "manager_id": [manager]})
-    assert at.tabs[1].label == f"Birthdays this week ({len(birthdays):,})"
+    assert at.metric[1].value == f"{len(birthdays):,}"
+    assert at.dataframe[0].value["client_id"].tolist() == birthdays["client_id"].tolist()
 
 
 def test_a_manager_sees_only_their_own_to_dos(demo_data_dir, monkeypatch):

@@ -178,8 +178,7 @@ TABLES = {"overview": ["overview_league"], "tiers": [],
           "retention": ["retention_dimension_table", "retention_ledger_table"],
           "clients": ["clients_table"],
           "dormant": ["dormant_call_list"],  # the open tab's list only
-          "todos": ["todo_maturities", "todo_birthdays", "todo_upgrades", "todo_downgrades",
-                    "todo_new_clients"],
+          "todos": ["todo_maturities"],  # the open tab's list only
           "books": ["books_table", "books_unassigned"],
           "warnings": ["warnings_by_branch", "warnings_table"]}
 
@@ -354,9 +353,16 @@ def expect_todos(at, who, run, lake):
         assert t("no_data", LANG) in infos(at)
         return
     shown = frames(at, "todos")
-    assert shown["todo_birthdays"]["client_id"].tolist() == birthdays["client_id"].tolist()
     assert shown["todo_maturities"]["client_id"].tolist() == \
         run.run("todo_maturities", week)["client_id"].head(1000).tolist()
+    assert metrics(at)[t("todo_birthdays", LANG)] == count(len(birthdays))
+    # the birthdays' tab, opened: its list, within the scope and masked as the role says
+    at.session_state["todos_list"] = t("todo_birthdays", LANG)
+    at.run()
+    opened = at.dataframe[0].value
+    assert opened["client_id"].tolist() == birthdays["client_id"].tolist()
+    assert_in_scope(opened, who, "todos/todo_birthdays")
+    assert_masking(opened, who.masked, "todos/todo_birthdays")
     # the manager picker offers the managers the user may see, and only when there are several
     pickers = [s for s in at.selectbox if s.key == "todos_manager"]
     assert bool(pickers) == (len(run.run("managers")) > 1)
